@@ -1,0 +1,29 @@
+"""normcode: normalization layers for deep learning, written to be read.
+
+Every layer is the same computation, x̂ = (x − μ) / √(σ² + ε), over a different
+set of values (see :mod:`normcode.stats`). The companion book explains each one;
+the tests check each one against PyTorch's own layer.
+
+Public API::
+
+    from normcode import BatchNorm2d, LayerNorm, InstanceNorm2d, GroupNorm
+    from normcode import functional as F      # batch_norm, layer_norm, ...
+    from normcode import make_norm            # make_norm("group", 64)
+"""
+from . import functional, stats
+from .batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .groupnorm import GroupNorm
+from .instancenorm import InstanceNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .layernorm import LayerNorm
+from .registry import available, make_norm, register
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+    "LayerNorm",
+    "InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "GroupNorm",
+    "functional", "stats",
+    "make_norm", "register", "available",
+]

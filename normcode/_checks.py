@@ -1,0 +1,96 @@
+"""Input validation shared by every layer.
+
+Every check raises an error that names what was wrong *and* how to fix it, so a
+student who passes a tensor of the wrong shape reads a sentence instead of a
+stack trace from deep inside a reduction.  No check uses ``assert`` (asserts
+vanish under ``python -O``).
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "check_eps",
+    "check_floating",
+    "check_min_dims",
+    "check_channels",
+    "check_finite_stats",
+    "check_momentum",
+    "check_groups",
+]
+
+
+def check_eps(eps: float) -> None:
+    """Reject ``eps <= 0``: the square root of a zero variance would divide by zero."""
+    if not eps > 0:  # also catches NaN
+        raise ValueError(
+            f"eps must be a positive number, got {eps!r}; it is added to the variance "
+            "inside the square root to keep the division finite (the usual value is 1e-5)."
+        )
+
+
+def check_momentum(momentum) -> None:
+    """Accept ``None`` (cumulative average) or a number in [0, 1]."""
+    if momentum is not None and not (0.0 <= momentum <= 1.0):
+        raise ValueError(
+            f"momentum must lie in [0, 1] or be None (cumulative average), got {momentum!r}; "
+            "PyTorch's convention is used: running = (1 - momentum) * running + momentum * batch, "
+            "so Keras's momentum=0.99 is momentum=0.01 here."
+        )
+
+
+def check_floating(x: torch.Tensor, layer: str) -> None:
+    """Reject tensors that are not floating point (integer images, boolean masks, ...)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{layer} expects a torch.Tensor, got {type(x).__name__}; "
+                        "convert it with torch.as_tensor(x, dtype=torch.float32).")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{layer} expects a floating-point tensor, got dtype {x.dtype}; "
+            "convert it first, e.g. x.float() (integer pixels: x.float() / 255)."
+        )
+
+
+def check_min_dims(x: torch.Tensor, min_dims: int, layer: str, layout: str) -> None:
+    """Reject inputs with too few dimensions for the layer's layout."""
+    if x.dim() < min_dims:
+        raise ValueError(
+            f"{layer} expects an input of at least {min_dims} dimensions laid out as {layout}, "
+            f"got shape {tuple(x.shape)}; add the missing axis, e.g. x.unsqueeze(0) for a single example."
+        )
+
+
+def check_channels(x: torch.Tensor, num_features: int, layer: str) -> None:
+    """Reject an input whose channel axis (dim 1) does not match ``num_features``."""
+    if x.shape[1] != num_features:
+        raise ValueError(
+            f"{layer} was built for {num_features} channels (num_features={num_features}) but the input "
+            f"of shape {tuple(x.shape)} has {x.shape[1]} on dim 1; channels must be dim 1 (N, C, ...): "
+            f"build the layer with num_features={x.shape[1]} or move the channel axis, e.g. x.permute(0, 2, 1)."
+        )
+
+
+def check_finite_stats(mean: torch.Tensor, var: torch.Tensor, layer: str) -> None:
+    """Reject non-finite statistics.
+
+    A NaN or an infinity anywhere in the averaged values makes its mean or its
+    variance non-finite, so checking the small statistics tensors (one value per
+    channel or per example) catches a bad input at a tiny fraction of the cost of
+    scanning the whole input.
+    """
+    if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
+        raise ValueError(
+            f"{layer} received non-finite values (NaN or infinity) in its input; the mean and variance "
+            "would be NaN and every output would be NaN. Check the data, or lower the learning rate if "
+            "the activations diverged during training (torch.isfinite(x).all() finds them)."
+        )
+
+
+def check_groups(num_channels: int, num_groups: int) -> None:
+    """Reject a group count that does not split the channels into equal contiguous blocks."""
+    if num_groups <= 0 or num_channels % num_groups != 0:
+        divisors = [g for g in range(1, num_channels + 1) if num_channels % g == 0]
+        raise ValueError(
+            f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups}); each group "
+            f"holds C/G channels. Choose num_groups among the divisors of {num_channels}: {divisors}."
+        )

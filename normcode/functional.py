@@ -1,0 +1,269 @@
+r"""Batch, layer, instance and group normalization as functions.
+
+Each function mirrors the signature of its ``torch.nn.functional`` namesake and
+is written with plain tensor operations on the statistics core
+(:mod:`normcode.stats`); none calls a normalization routine of PyTorch. The
+modules in :mod:`normcode.layers` hold the parameters and buffers and call
+these.
+
+All inputs are laid out as ``(N, C, *spatial)``: a batch of ``N`` examples with
+``C`` channels (features) and any number of spatial axes (none for an MLP).
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+
+from . import _checks
+from .stats import (
+    NormalizeManualBackward,
+    count,
+    moments,
+    normalize,
+    reduction_dims,
+    unbiased,
+    update_running,
+)
+
+__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "affine"]
+
+
+def affine(xhat: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
+           channel_dim: int = 1) -> torch.Tensor:
+    r"""Per-channel scale and shift :math:`y = \gamma \hat{x} + \beta`.
+
+    ``weight`` (γ) and ``bias`` (β) have shape ``(C,)`` and are broadcast along
+    ``channel_dim`` of ``xhat`` (shape ``(N, C, *spatial)``). Either may be ``None``.
+    """
+    shape = [1] * xhat.dim()
+    shape[channel_dim] = -1
+    if weight is not None:
+        xhat = xhat * weight.reshape(shape)
+    if bias is not None:
+        xhat = xhat + bias.reshape(shape)
+    return xhat
+
+
+def _standardize(x: torch.Tensor, dims: tuple[int, ...], eps: float, manual_backward: bool):
+    """``(xhat, mean, var)`` over ``dims``, through autograd or the hand-derived backward."""
+    if manual_backward:
+        return NormalizeManualBackward.apply(x, dims, eps)
+    mean, var = moments(x, dims)
+    return normalize(x, mean, var, eps), mean, var
+
+
+def batch_norm(
+    x: torch.Tensor,
+    running_mean: Optional[torch.Tensor],
+    running_var: Optional[torch.Tensor],
+    weight: Optional[torch.Tensor] = None,
+    bias: Optional[torch.Tensor] = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    manual_backward: bool = False,
+) -> torch.Tensor:
+    r"""Batch normalization (Ioffe & Szegedy, 2015, arXiv:1502.03167).
+
+    .. math::
+
+        \mu_c = \frac{1}{m}\sum_{n,s} x_{n,c,s},\quad
+        \sigma^2_c = \frac{1}{m}\sum_{n,s}(x_{n,c,s}-\mu_c)^2,\quad
+        y_{n,c,s} = \gamma_c\,\frac{x_{n,c,s}-\mu_c}{\sqrt{\sigma^2_c+\epsilon}} + \beta_c
+
+    with :math:`m = N \cdot \prod \text{spatial}` values per channel.
+
+    In training (``training=True``) the batch statistics normalise the input and,
+    if running buffers are given, update them in place with the *unbiased*
+    variance :math:`\frac{m}{m-1}\sigma^2_c`. In evaluation the running
+    estimates normalise the input instead (or the batch statistics, when the
+    buffers are ``None``, as with ``track_running_stats=False``).
+
+    Args:
+        x: input ``(N, C, *spatial)``, floating point.
+        running_mean, running_var: buffers ``(C,)`` or ``None``.
+        weight, bias: γ and β, ``(C,)`` or ``None``.
+        training: use (and record) batch statistics.
+        momentum: factor of the moving average,
+            ``running = (1 - momentum) * running + momentum * batch``.
+        eps: added to the variance inside the square root; must be positive.
+        manual_backward: use the hand-derived backward pass
+            (:class:`normcode.stats.NormalizeManualBackward`) instead of autograd.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "batch_norm")
+    _checks.check_min_dims(x, 2, "batch_norm", "(N, C, *spatial)")
+    _checks.check_eps(eps)
+    dims = reduction_dims("batch", x.dim())
+    use_batch_stats = training or running_mean is None or running_var is None
+    if use_batch_stats:
+        m = count(x, dims)
+        if training and m <= 1:
+            raise ValueError(
+                f"batch normalization in training needs more than 1 value per channel to compute a "
+                f"variance, got input of shape {tuple(x.shape)}; use a batch of at least 2 examples, "
+                f"call model.eval() to normalise with the running estimates, or use a per-example "
+                f"normalization (layer or group norm) that does not depend on the batch."
+            )
+        xhat, mean, var = _standardize(x, dims, eps, manual_backward)
+        _checks.check_finite_stats(mean, var, "batch_norm")
+        if training and running_mean is not None and running_var is not None:
+            update_running(running_mean, mean.flatten(), momentum)
+            update_running(running_var, unbiased(var.flatten(), m), momentum)
+    else:
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        xhat = normalize(x, running_mean.reshape(shape), running_var.reshape(shape), eps)
+    return affine(xhat, weight, bias)
+
+
+def instance_norm(
+    x: torch.Tensor,
+    running_mean: Optional[torch.Tensor] = None,
+    running_var: Optional[torch.Tensor] = None,
+    weight: Optional[torch.Tensor] = None,
+    bias: Optional[torch.Tensor] = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    r"""Instance normalization (Ulyanov et al., 2016, arXiv:1607.08022).
+
+    .. math::
+
+        \mu_{n,c} = \frac{1}{m}\sum_{s} x_{n,c,s},\quad
+        y_{n,c,s} = \gamma_c\,\frac{x_{n,c,s}-\mu_{n,c}}{\sqrt{\sigma^2_{n,c}+\epsilon}} + \beta_c
+
+    with :math:`m = \prod \text{spatial}`: each example's channel is normalised
+    on its own. When ``use_input_stats`` and buffers are given, the buffers
+    track the per-instance statistics averaged over the batch (unbiased
+    variance), as PyTorch does; with ``use_input_stats=False`` they normalise.
+
+    Args:
+        x: input ``(N, C, *spatial)`` with at least one spatial axis.
+        running_mean, running_var: optional buffers ``(C,)``.
+        weight, bias: optional γ, β ``(C,)``.
+        use_input_stats: normalise with this input's statistics.
+        momentum, eps: as in :func:`batch_norm`.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "instance_norm")
+    _checks.check_min_dims(x, 3, "instance_norm", "(N, C, *spatial) with at least one spatial axis")
+    _checks.check_eps(eps)
+    dims = reduction_dims("instance", x.dim())
+    if use_input_stats or running_mean is None or running_var is None:
+        m = count(x, dims)
+        if use_input_stats and m <= 1:
+            raise ValueError(
+                f"instance normalization needs more than 1 spatial element per channel, got input of shape "
+                f"{tuple(x.shape)}; each (example, channel) pair is normalised over its spatial positions, so "
+                f"with one position every output would be 0. Use batch or layer normalization for inputs "
+                f"without spatial extent."
+            )
+        mean, var = moments(x, dims)
+        _checks.check_finite_stats(mean, var, "instance_norm")
+        xhat = normalize(x, mean, var, eps)
+        if use_input_stats and running_mean is not None and running_var is not None:
+            n, c = x.shape[:2]
+            update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
+            update_running(running_var, unbiased(var.reshape(n, c), m).mean(0), momentum)
+    else:
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        xhat = normalize(x, running_mean.reshape(shape), running_var.reshape(shape), eps)
+    return affine(xhat, weight, bias)
+
+
+def layer_norm(
+    x: torch.Tensor,
+    normalized_shape: Union[int, Sequence[int]],
+    weight: Optional[torch.Tensor] = None,
+    bias: Optional[torch.Tensor] = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    r"""Layer normalization (Ba, Kiros & Hinton, 2016, arXiv:1607.06450).
+
+    .. math::
+
+        \mu = \frac{1}{H}\sum_{i=1}^{H} x_i,\quad
+        \sigma^2 = \frac{1}{H}\sum_{i=1}^{H}(x_i-\mu)^2,\quad
+        y_i = \gamma_i\,\frac{x_i-\mu}{\sqrt{\sigma^2+\epsilon}} + \beta_i
+
+    over the last ``len(normalized_shape)`` axes, :math:`H` values per example.
+    Unlike the other layers, γ and β are element-wise, of shape ``normalized_shape``.
+    Training and evaluation compute the same thing.
+
+    Args:
+        x: input ``(*, *normalized_shape)``.
+        normalized_shape: trailing shape to normalise over.
+        weight, bias: optional γ, β of shape ``normalized_shape``.
+        eps: added to the variance inside the square root.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "layer_norm")
+    _checks.check_eps(eps)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.dim() < k or tuple(x.shape[-k:]) != shape:
+        raise ValueError(
+            f"layer_norm normalises over the last {k} axes of shape {list(shape)}, but the input has shape "
+            f"{list(x.shape)}, which does not end with {list(shape)}; pass normalized_shape={list(x.shape[-k:]) if k and x.dim() >= k else list(x.shape[1:])} "
+            f"or reshape the input so the normalised axes come last (e.g. x.permute(0, 2, 3, 1) for channels of an image)."
+        )
+    dims = tuple(range(x.dim() - k, x.dim()))
+    mean, var = moments(x, dims)
+    _checks.check_finite_stats(mean, var, "layer_norm")
+    y = normalize(x, mean, var, eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(
+    x: torch.Tensor,
+    num_groups: int,
+    weight: Optional[torch.Tensor] = None,
+    bias: Optional[torch.Tensor] = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    r"""Group normalization (Wu & He, 2018, arXiv:1803.08494).
+
+    The ``C`` channels are split into ``num_groups`` contiguous blocks of
+    ``C/G`` channels; each example's block is normalised over its channels and
+    spatial positions:
+
+    .. math::
+
+        \mu_{n,g} = \frac{1}{m}\sum_{c\in g,\,s} x_{n,c,s},\quad
+        y_{n,c,s} = \gamma_c\,\frac{x_{n,c,s}-\mu_{n,g(c)}}{\sqrt{\sigma^2_{n,g(c)}+\epsilon}} + \beta_c
+
+    with :math:`m = (C/G)\prod\text{spatial}`. ``G = 1`` is layer normalization
+    over ``(C, *spatial)`` (with per-channel γ, β) and ``G = C`` is instance
+    normalization.
+
+    Args:
+        x: input ``(N, C, *spatial)``.
+        num_groups: ``G``; must divide ``C``.
+        weight, bias: optional γ, β ``(C,)``.
+        eps: added to the variance inside the square root.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "group_norm")
+    _checks.check_min_dims(x, 2, "group_norm", "(N, C, *spatial)")
+    _checks.check_eps(eps)
+    n, c = x.shape[:2]
+    _checks.check_groups(c, num_groups)
+    grouped = x.reshape(n, num_groups, -1)  # (N, G, C/G * prod(spatial)); contiguous channel blocks
+    mean, var = moments(grouped, (2,))
+    _checks.check_finite_stats(mean, var, "group_norm")
+    xhat = normalize(grouped, mean, var, eps).reshape(x.shape)
+    return affine(xhat, weight, bias)

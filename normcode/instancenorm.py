@@ -1,0 +1,107 @@
+"""Instance normalization as a module, with ``torch.nn.InstanceNorm*d``'s defaults and names."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from . import _checks
+from ._params import init_affine, init_running_stats
+from .functional import instance_norm
+
+__all__ = ["InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+
+
+class InstanceNorm(nn.Module):
+    r"""Instance normalization: each example's channel normalised over its spatial positions.
+
+    .. math::
+
+        y_{n,c} = \frac{x_{n,c} - \mathrm{E}[x_{n,c}]}{\sqrt{\mathrm{Var}[x_{n,c}] + \epsilon}} \cdot \gamma_c + \beta_c
+
+    Designed for style transfer (Ulyanov et al., 2016): the per-image contrast
+    and brightness of each channel are removed.
+
+    Args:
+        num_features: ``C``, the number of channels.
+        eps: added to the variance inside the square root. Default: ``1e-5``.
+        momentum: moving-average factor of the optional running estimates. Default: ``0.1``.
+        affine: learn γ, β per channel. Default: ``False`` (as in PyTorch).
+        track_running_stats: keep running estimates and use them in evaluation.
+            Default: ``False`` (as in PyTorch).
+
+    Shape:
+        - Input: ``(N, C, *spatial)``; the fixed-dimension subclasses also accept
+          an unbatched ``(C, *spatial)`` input, as PyTorch does.
+        - Output: same shape as the input.
+
+    Unlike PyTorch, which only warns, a channel count different from
+    ``num_features`` is an error even when ``affine=False``.
+
+    Example:
+        >>> inorm = InstanceNorm2d(3)
+        >>> tuple(inorm(torch.randn(2, 3, 8, 8)).shape)
+        (2, 3, 8, 8)
+    """
+
+    #: Number of dimensions of a batched input, or None for any.
+    batched_dims: Optional[int] = None
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False) -> None:
+        super().__init__()
+        _checks.check_eps(eps)
+        _checks.check_momentum(momentum)
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        init_affine(self, num_features, affine)
+        init_running_stats(self, num_features, track_running_stats)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        name = type(self).__name__
+        _checks.check_floating(x, name)
+        unbatched = self.batched_dims is not None and x.dim() == self.batched_dims - 1
+        if self.batched_dims is not None and x.dim() not in (self.batched_dims, self.batched_dims - 1):
+            raise ValueError(
+                f"{name} expects a {self.batched_dims}-D (batched) or {self.batched_dims - 1}-D (unbatched) "
+                f"input, got shape {tuple(x.shape)}; use InstanceNorm1d for (N, C, L), InstanceNorm2d for "
+                f"(N, C, H, W), InstanceNorm3d for (N, C, D, H, W)."
+            )
+        if unbatched:
+            x = x.unsqueeze(0)
+        _checks.check_min_dims(x, 3, name, "(N, C, *spatial)")
+        _checks.check_channels(x, self.num_features, name)
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        y = instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias,
+            use_input_stats=self.training or not self.track_running_stats,
+            momentum=self.momentum, eps=self.eps,
+        )
+        return y.squeeze(0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(InstanceNorm):
+    """:class:`InstanceNorm` for ``(N, C, L)``; a 2-D input is read as one unbatched ``(C, L)`` example."""
+
+    batched_dims = 3
+
+
+class InstanceNorm2d(InstanceNorm):
+    """:class:`InstanceNorm` for ``(N, C, H, W)`` (or unbatched ``(C, H, W)``)."""
+
+    batched_dims = 4
+
+
+class InstanceNorm3d(InstanceNorm):
+    """:class:`InstanceNorm` for ``(N, C, D, H, W)`` (or unbatched ``(C, D, H, W)``)."""
+
+    batched_dims = 5
