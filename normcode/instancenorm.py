@@ -26,7 +26,8 @@ class InstanceNorm(nn.Module):
     Args:
         num_features: ``C``, the number of channels.
         eps: added to the variance inside the square root. Default: ``1e-5``.
-        momentum: moving-average factor of the optional running estimates. Default: ``0.1``.
+        momentum: moving-average factor of the optional running estimates, or ``None``
+            for a cumulative average. Default: ``0.1``.
         affine: learn γ, β per channel. Default: ``False`` (as in PyTorch).
         track_running_stats: keep running estimates and use them in evaluation.
             Default: ``False`` (as in PyTorch).
@@ -37,7 +38,9 @@ class InstanceNorm(nn.Module):
         - Output: same shape as the input.
 
     Unlike PyTorch, which only warns, a channel count different from
-    ``num_features`` is an error even when ``affine=False``.
+    ``num_features`` is an error even when ``affine=False``. And unlike PyTorch,
+    whose InstanceNorm treats ``momentum=None`` as 0 (the running estimates never
+    move), ``momentum=None`` is a cumulative average here, as in :class:`BatchNorm`.
 
     Example:
         >>> inorm = InstanceNorm2d(3)
@@ -48,7 +51,7 @@ class InstanceNorm(nn.Module):
     #: Number of dimensions of a batched input, or None for any.
     batched_dims: Optional[int] = None
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = False, track_running_stats: bool = False) -> None:
         super().__init__()
         _checks.check_eps(eps)
@@ -75,12 +78,15 @@ class InstanceNorm(nn.Module):
             x = x.unsqueeze(0)
         _checks.check_min_dims(x, 3, name, "(N, C, *spatial)")
         _checks.check_channels(x, self.num_features, name)
+        momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
+            if momentum is None:  # cumulative average, as in BatchNorm
+                momentum = 1.0 / float(self.num_batches_tracked)
         y = instance_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
             use_input_stats=self.training or not self.track_running_stats,
-            momentum=self.momentum, eps=self.eps,
+            momentum=0.0 if momentum is None else momentum, eps=self.eps,
         )
         return y.squeeze(0) if unbatched else y
 
