@@ -53,6 +53,6 @@ def use_korean_font() -> str:
         )
     if KOREAN_FONT_NAME not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(path))
-    mpl.rcParams["font.family"] = [KOREAN_FONT_NAME]
+    mpl.rcParams["font.family"] = [KOREAN_FONT_NAME, "DejaVu Sans"]  # DejaVu supplies glyphs Nanum lacks
     mpl.rcParams["axes.unicode_minus"] = False
     return KOREAN_FONT_NAME
