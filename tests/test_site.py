@@ -1,0 +1,163 @@
+"""The built site: editions, languages, twin links, Korean search, glossary, landing page.
+
+The site is built by the test command before pytest runs (python3 dev.py test);
+these tests read the HTML it produced.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from _book import EDITIONS, GLOSSARY, LANGS, site_dir
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.html_lang, self.twins = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "html":
+            self.html_lang = attrs.get("lang")
+        if tag == "a" and "href" in attrs:
+            self.links.append(attrs["href"])
+            if "twin-link" in (attrs.get("class") or ""):
+                self.twins.append((attrs.get("hreflang"), attrs["href"]))
+
+
+def parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def content_pages(lang: str) -> list[Path]:
+    """The pages of an edition written by the authors (not search/genindex)."""
+    root = site_dir() / lang
+    return sorted(p for folder in ("book", "notebooks") for p in (root / folder).rglob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def site():
+    return site_dir()
+
+
+def test_landing_page_links_to_every_edition(site):
+    page = parse(site / "index.html")
+    for lang in LANGS:
+        assert f"{lang}/index.html" in page.links, f"landing page lacks a link to the {lang} edition"
+        assert (site / lang / "index.html").exists()
+    text = (site / "index.html").read_text(encoding="utf-8")
+    for info in EDITIONS["editions"].values():
+        assert info["title"] in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_declares_its_edition_language(lang):
+    pages = content_pages(lang)
+    assert pages
+    for page in pages + [site_dir() / lang / "search.html"]:
+        assert parse(page).html_lang == lang, f"{page}: <html lang> is not {lang!r}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_links_to_an_existing_twin(lang):
+    others = [l for l in LANGS if l != lang]
+    for page in content_pages(lang):
+        twins = dict(parse(page).twins)
+        for other in others:
+            assert other in twins, f"{page}: no link to its {other} twin"
+            target = (page.parent / twins[other]).resolve()
+            assert target.exists(), f"{page}: twin link {twins[other]} leads nowhere"
+            assert target.parts[-len(page.relative_to(site_dir() / lang).parts):] != ()
+            assert f"/{other}/" in target.as_posix()
+            # and the twin links back
+            back = dict(parse(target).twins)[lang]
+            assert (target.parent / back).resolve() == page.resolve()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_internal_links_resolve(lang):
+    for page in content_pages(lang) + [site_dir() / lang / "genindex.html"]:
+        for href in parse(page).links:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("mailto:", "#", "javascript:")):
+                continue
+            target = (page.parent / url.path).resolve() if url.path else page
+            assert target.exists(), f"{page}: broken link {href}"
+
+
+def test_user_interface_is_in_each_edition_language(site):
+    ko = (site / "ko" / "notebooks" / "ko" / "00_preface.html").read_text(encoding="utf-8")
+    en = (site / "en" / "notebooks" / "en" / "00_preface.html").read_text(encoding="utf-8")
+    assert "검색" in ko, "the Korean edition's search box is not labelled in Korean"
+    assert "Search" in en
+
+
+def _search_index(lang: str) -> dict:
+    text = (site_dir() / lang / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1: text.rindex(")")])
+
+
+def test_each_edition_has_its_own_search_index():
+    for lang in LANGS:
+        docnames = _search_index(lang)["docnames"]
+        assert docnames and all(f"/{lang}/" in d for d in docnames), docnames
+
+
+def _stem_with_site_js(lang: str, words: list[str]) -> list[str]:
+    node = shutil.which("node")
+    assert node, "node is needed to run the site's JavaScript stemmer (apt-get install nodejs)"
+    js = (site_dir() / lang / "_static" / "language_data.js").read_text(encoding="utf-8")
+    script = js + f"\nvar s = new Stemmer(); console.log(JSON.stringify({json.dumps(words)}.map(w => s.stemWord(w))));"
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_korean_search_finds_a_page_by_the_stem_of_a_word_with_a_particle():
+    # The preface writes "정규화는", "정규화를" ...; a reader searches "정규화" or "정규화는".
+    index = _search_index("ko")
+    preface = index["docnames"].index("notebooks/ko/00_preface")
+    for query in ("정규화", "정규화는", "정규화를"):
+        (stem,) = _stem_with_site_js("ko", [query])
+        docs = index["terms"].get(stem, [])
+        docs = [docs] if isinstance(docs, int) else docs
+        assert preface in docs, f"searching {query!r} (stem {stem!r}) does not find the preface"
+
+
+def test_korean_search_still_stems_english_words():
+    assert _stem_with_site_js("ko", ["normalization", "정규화를"]) == ["normal", "정규화"]
+
+
+def test_english_search_is_unchanged():
+    assert _stem_with_site_js("en", ["normalization"]) == ["normal"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_glossary_page_lists_every_term(lang):
+    page = (site_dir() / lang / "book" / lang / "glossary.html").read_text(encoding="utf-8")
+    for entry in GLOSSARY:
+        assert entry["en"] in page and entry["ko"] in page
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_bibliography_has_correct_arxiv_ids(lang):
+    page = (site_dir() / lang / "book" / lang / "bibliography.html").read_text(encoding="utf-8")
+    for arxiv_id in ("1502.03167", "1805.11604", "1607.06450", "1803.08494", "1806.10779", "1802.05957",
+                     "1805.07925", "1702.03275", "1602.07868", "1607.08022"):
+        assert arxiv_id in page, f"bibliography of {lang} lacks arXiv:{arxiv_id}"
+
+
+def test_no_page_is_heavier_than_5_mb(site):
+    sizes = {p: p.stat().st_size for p in site.rglob("*.html")}
+    heavy = {str(p): s for p, s in sizes.items() if s > 5e6}
+    assert not heavy, heavy
