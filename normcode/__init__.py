@@ -16,6 +16,11 @@ from .groupnorm import GroupNorm
 from .instancenorm import InstanceNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layernorm import LayerNorm
 from .registry import available, make_norm, register
+from .weightnorm import MeanOnlyBatchNorm, WeightNorm, data_dependent_init_, weight_norm
+from .batchrenorm import BatchRenorm, RenormSchedule, batch_renorm
+from .batchinstance import BatchInstanceNorm, clamp_gates_, param_groups
+from .switchnorm import SwitchNorm
+from .spectralnorm import SpectralNorm, spectral_norm
 
 __version__ = "0.1.0"
 
@@ -26,4 +31,9 @@ __all__ = [
     "GroupNorm",
     "functional", "stats",
     "make_norm", "register", "available",
+    "WeightNorm", "weight_norm", "data_dependent_init_", "MeanOnlyBatchNorm",
+    "BatchRenorm", "RenormSchedule", "batch_renorm",
+    "BatchInstanceNorm", "clamp_gates_", "param_groups",
+    "SwitchNorm",
+    "SpectralNorm", "spectral_norm",
 ]

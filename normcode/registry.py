@@ -10,9 +10,13 @@ from typing import Callable, Dict
 
 from torch import nn
 
+from .batchinstance import BatchInstanceNorm
 from .batchnorm import BatchNorm
+from .batchrenorm import BatchRenorm
 from .groupnorm import GroupNorm
 from .instancenorm import InstanceNorm
+from .switchnorm import SwitchNorm
+from .weightnorm import MeanOnlyBatchNorm
 
 __all__ = ["make_norm", "register", "available", "default_groups"]
 
@@ -70,3 +74,12 @@ register("batch", BatchNorm)
 register("layer", _layer)
 register("instance", lambda num_channels, **kwargs: InstanceNorm(num_channels, **{"affine": True, **kwargs}))
 register("group", _group)
+# Chapters 8-11. Weight and spectral normalization reparametrise a layer's weight instead of following
+# it, so they are not here: apply normcode.weight_norm / normcode.spectral_norm to the Linear or Conv.
+register("batch_renorm", BatchRenorm)
+register("brn", BatchRenorm)
+register("batch_instance", BatchInstanceNorm)  # needs (N, C, *spatial) with spatial axes; (N, C) is an error
+register("bin", BatchInstanceNorm)
+register("switch", SwitchNorm)                 # (N, C): mixes LN and BN only
+register("switchable", SwitchNorm)
+register("mean_only", MeanOnlyBatchNorm)
