@@ -41,7 +41,7 @@ __all__ = [
 # --------------------------------------------------------------------------- digits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # == on tensor fields would be ambiguous
 class Split:
     """A fixed train/test split: inputs ``X_*`` (float32) and integer labels ``y_*``.
 
@@ -312,8 +312,9 @@ def ring_centers(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
         ``(modes, 2)`` float32.
 
     Example:
-        >>> ring_centers(4, radius=1.0)[1]  # a quarter turn from (1, 0)
-        tensor([-4.3711e-08,  1.0000e+00])
+        >>> c = ring_centers(8, radius=2.0)
+        >>> tuple(c.shape), bool(torch.allclose(c.norm(dim=1), torch.tensor(2.0)))
+        ((8, 2), True)
     """
     angle = 2 * math.pi * torch.arange(modes, dtype=torch.float32) / modes
     return radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
@@ -338,7 +339,7 @@ def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 
     return ring_centers(modes, radius)[which] + std * torch.randn(n, 2, generator=g)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # == on tensor fields would be ambiguous
 class ModeCoverage:
     """How well a set of samples covers a mixture of Gaussians.
 

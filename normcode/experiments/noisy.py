@@ -18,7 +18,7 @@ standard deviation :math:`\approx s_c`, both changing every step. In evaluation 
 the noise is off. ``per_sample=True`` draws :math:`s, m` independently for every
 example too (the paper's wording, "i.i.d. noise for each activation and each sample",
 allows both readings). The noise uses PyTorch's global random generator, so
-:func:`normcode.experiments.train.set_seed` makes it reproducible.
+:func:`normcode.experiments.training.set_seed` makes it reproducible.
 
 Importing :mod:`normcode.experiments` registers two names for
 :func:`normcode.make_norm` (and so for ``mlp(norm=...)``):

@@ -204,7 +204,8 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
         seed: seed of the run.
         eval_every: evaluate every this many steps.
         record: ``{name: f(model)}`` of statistics to record at each evaluation (e.g. probes from
-            :mod:`normcode.experiments.probes`), or one callable returning such a dict.
+            :mod:`normcode.experiments.probes`), or one callable ``f(model)`` returning such a
+            dict of values. A value that is itself a dict ``{key: v}`` is recorded as ``"name.key"``.
         batch_sampler: an iterable of index tensors, one per step; default
             :func:`~normcode.experiments.data.iid_batches` seeded with ``seed``.
         after_step: called as ``after_step(model, step)`` after every optimizer step.
@@ -237,7 +238,10 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
             return
         values = record(model) if callable(record) else {name: f(model) for name, f in record.items()}
         for name, value in values.items():
-            history.records.setdefault(name, []).append(_to_plain(value))
+            # a probe that returns a dict (e.g. ics_probe) records one series per key: "name.key"
+            parts = {f"{name}.{k}": v for k, v in value.items()} if isinstance(value, Mapping) else {name: value}
+            for key, v in parts.items():
+                history.records.setdefault(key, []).append(_to_plain(v))
 
     with deterministic(), _mode(model, training=True):
         evaluate_now(0)
@@ -250,7 +254,7 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
             if after_step is not None:
                 after_step(model, step)
             history.step.append(step)
-            history.loss.append(float(loss))
+            history.loss.append(loss.item())
             if step % eval_every == 0 or step == steps:
                 evaluate_now(step)
     return history

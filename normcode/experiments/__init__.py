@@ -1,0 +1,37 @@
+"""The experiment toolkit shared by every chapter of the book.
+
+Import it as ``import normcode.experiments as nx`` (or ``from normcode import experiments``).
+One module per idea:
+
+* :mod:`~normcode.experiments.data` — digits, style tasks, batch samplers, the ring of Gaussians;
+* :mod:`~normcode.experiments.models` — :func:`mlp`, :func:`small_cnn`, :func:`record`;
+* :mod:`~normcode.experiments.training` — :func:`train`, :func:`evaluate`, :func:`set_seed`, :class:`History`;
+* :mod:`~normcode.experiments.probes` — percentiles of a unit, Santurkar's ICS, loss-landscape smoothness;
+* :mod:`~normcode.experiments.noisy` — noisy batch normalization (registers ``"noisy_batch"`` and
+  ``"noise_only"`` with :func:`normcode.make_norm` on import);
+* :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment.
+
+Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
+numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
+"""
+from . import data, ics, models, noisy, probes, training
+from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
+                   non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
+from .ics import median_drift, run_ics_experiment
+from .models import Block, Net, make_activation, mlp, record, small_cnn, weight_layers
+from .noisy import NoisyNorm
+from .probes import (ICS, Landscape, ics_probe, internal_covariate_shift, landscape_probe,
+                     loss_landscape, percentile_probe, unit_percentiles, unit_values)
+from .training import History, deterministic, evaluate, make_optimizer, set_seed, train
+
+__all__ = [
+    "data", "models", "training", "probes", "noisy", "ics",
+    "Split", "load_digits", "random_style", "apply_style", "style_task",
+    "iid_batches", "non_iid_batches", "ring_centers", "ring_of_gaussians", "ModeCoverage", "mode_coverage",
+    "Block", "Net", "make_activation", "mlp", "small_cnn", "record", "weight_layers",
+    "NoisyNorm",
+    "History", "set_seed", "deterministic", "evaluate", "make_optimizer", "train",
+    "unit_values", "unit_percentiles", "percentile_probe", "ICS", "internal_covariate_shift", "ics_probe",
+    "Landscape", "loss_landscape", "landscape_probe",
+    "run_ics_experiment", "median_drift",
+]
