@@ -13,7 +13,6 @@ terminal to watch long runs; the book never sets it.
 from __future__ import annotations
 
 import os
-import random
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
@@ -23,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..book import seed_everything
 from .data import Split, iid_batches
 
 __all__ = ["set_seed", "deterministic", "evaluate", "make_optimizer", "History", "train", "show_progress"]
@@ -39,9 +39,7 @@ def set_seed(seed: int, threads: int = 1) -> None:
         >>> set_seed(0); bool((a == torch.rand(2)).all())
         True
     """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     torch.set_num_threads(threads)
 
 
