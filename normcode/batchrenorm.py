@@ -207,14 +207,19 @@ def batch_renorm(
         )
     mean_b, var_b = moments(x, dims)                             # mu_B, sigma_B^2 (biased), in the graph
     _checks.check_finite_stats(mean_b, var_b, "batch_renorm")
-    sigma_b = torch.sqrt(var_b + eps)
+    inv_sigma_b = torch.rsqrt(var_b + eps)                       # 1 / sigma_B
     # r and d are constants for backprop (stop-gradient), computed before the buffers move.
-    r = (sigma_b.detach() / sigma).clamp(1.0 / r_max, r_max)     # r = clip(sigma_B / sigma)
-    d = ((mean_b.detach() - mu) / sigma).clamp(-d_max, d_max)    # d = clip((mu_B - mu) / sigma)
-    xhat = normalize(x, mean_b, var_b, eps) * r + d              # (x - mu_B)/sigma_B * r + d
+    r = (torch.sqrt(var_b.detach() + eps) / sigma).clamp(1.0 / r_max, r_max)   # r = clip(sigma_B / sigma)
+    d = ((mean_b.detach() - mu) / sigma).clamp(-d_max, d_max)              # d = clip((mu_B - mu) / sigma)
     update_running(running_mean, mean_b.flatten(), momentum)
     update_running(running_var, unbiased(var_b.flatten(), m), momentum)
-    return affine(xhat, weight, bias)
+    # y = gamma * ((x - mu_B)/sigma_B * r + d) + beta, written as (x - mu_B) * scale + shift with the
+    # per-channel scale = gamma r / sigma_B and shift = gamma d + beta formed first: the full-size
+    # tensor is then touched twice (subtract, multiply-add) instead of six times.
+    gamma = weight.reshape(shape) if weight is not None else 1.0
+    scale = gamma * r * inv_sigma_b
+    shift = gamma * d + (bias.reshape(shape) if bias is not None else 0.0)
+    return torch.addcmul(shift, x - mean_b, scale)
 
 
 class BatchRenorm(nn.Module):

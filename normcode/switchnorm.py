@@ -72,8 +72,7 @@ from torch import nn
 
 from . import _checks
 from ._params import init_affine, init_running_stats
-from .functional import affine
-from .stats import moments, normalize, unbiased, update_running
+from .stats import moments, unbiased, update_running
 
 __all__ = ["SwitchNorm"]
 
@@ -190,8 +189,13 @@ class SwitchNorm(nn.Module):
         else:
             mean = w["mean"][0] * mean_ln + w["mean"][1] * mean_bn
             var = w["var"][0] * var_ln + w["var"][1] * var_bn
-        xhat = normalize(xf, mean, var, self.eps).reshape(x.shape)
-        return affine(xhat, self.weight, self.bias)
+        # y = gamma (x - mu) / sqrt(sigma^2 + eps) + beta, with the per-(n, c) factor gamma / sqrt(sigma^2 + eps)
+        # formed first, so the full-size tensor is touched twice (subtract, multiply-add)
+        scale = torch.rsqrt(var + self.eps)
+        if self.weight is not None:
+            scale = scale * self.weight.reshape(1, c, 1)
+        shift = self.bias.reshape(1, c, 1) if self.bias is not None else torch.zeros((), dtype=x.dtype)
+        return torch.addcmul(shift, xf - mean, scale).reshape(x.shape)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
