@@ -551,3 +551,45 @@ def test_gradcheck_input_weight_bias(case):
         return torch.func.functional_call(module, dict(zip(names, p)), (x,))
 
     assert torch.autograd.gradcheck(f, (x, *params), eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("with_weight, with_bias", [(True, False), (False, True), (False, False), (True, True)])
+def test_gradcheck_functional_manual_backward_partial_affine(with_weight, with_bias):
+    """batch_norm(manual_backward=True) with only γ, only β or neither: gradcheck and torch's gradients."""
+    x = make_input((5, 3, 4), torch.float64, seed=71).requires_grad_(True)
+    w = (torch.tensor([0.5, 2.0, -1.5], dtype=torch.float64).requires_grad_(True)) if with_weight else None
+    b = (torch.tensor([0.1, -0.3, 0.7], dtype=torch.float64).requires_grad_(True)) if with_bias else None
+    inputs = tuple(t for t in (x, w, b) if t is not None)
+
+    def f(*args):
+        it = iter(args)
+        xx = next(it)
+        ww = next(it) if with_weight else None
+        bb = next(it) if with_bias else None
+        return NF.batch_norm(xx, None, None, ww, bb, training=True, manual_backward=True)
+
+    assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
+    g = make_input((5, 3, 4), torch.float64, seed=72)
+    ours = torch.autograd.grad(f(*inputs), inputs, g)
+    ref = torch.autograd.grad(torch.nn.functional.batch_norm(x, None, None, w, b, training=True), inputs, g)
+    for a, r in zip(ours, ref):
+        torch.testing.assert_close(a, r, rtol=1e-10, atol=1e-10)
+
+
+def test_manual_backward_refuses_second_derivatives():
+    """The hand-derived backward treats x̂ and s as constants, so a second derivative would be wrong: it must raise."""
+    x = make_input((6, 3), torch.float64, seed=73).requires_grad_(True)
+    bn = normcode.BatchNorm1d(3, manual_backward=True).double()
+    (gx,) = torch.autograd.grad((bn(x) ** 3).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad|double backward"):
+        gx.sum().backward()
+    # the autograd path does support it (and agrees with torch's second derivative)
+    auto = normcode.BatchNorm1d(3).double()
+    ref = nn.BatchNorm1d(3).double()
+    assert torch.autograd.gradgradcheck(lambda t: auto(t), (x,))
+    x2 = x.detach().clone().requires_grad_(True)
+    (ga,) = torch.autograd.grad((auto(x) ** 3).sum(), x, create_graph=True)
+    (gr,) = torch.autograd.grad((ref(x2) ** 3).sum(), x2, create_graph=True)
+    (gga,) = torch.autograd.grad(ga.sum(), x)
+    (ggr,) = torch.autograd.grad(gr.sum(), x2)
+    torch.testing.assert_close(gga, ggr, rtol=1e-8, atol=1e-8)
