@@ -2,7 +2,8 @@
 """Developer commands of the normcode textbook; each prepares its own environment.
 
     python3 dev.py site      build both editions of the book into _build/site
-    python3 dev.py test      run every test: unit tests, every notebook under nbval, the site
+    python3 dev.py test      run every test: unit tests, every notebook under nbval, the site (also in
+                             headless Chromium, installed with apt-get when missing and run as root)
     python3 dev.py serve     serve the built site on http://localhost:8000
     python3 dev.py execute notebooks/en/01_x.ipynb ...   re-execute notebooks in place (authors)
     python3 dev.py bench     benchmark normcode's layers against PyTorch's
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -61,6 +63,46 @@ def ensure_env() -> None:
     print(f"environment ready in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+BROWSER_PACKAGES = ["chromium", "chromium-driver", "fonts-nanum"]
+CHROMIUM = Path(os.environ.get("NORMBOOK_CHROMIUM", "/usr/bin/chromium"))
+
+
+def _has_korean_font() -> bool:
+    fc = shutil.which("fc-list")
+    if not fc:
+        return False
+    out = subprocess.run([fc, ":lang=ko", "family"], capture_output=True, text=True)
+    return bool(out.stdout.strip())
+
+
+def ensure_browser() -> None:
+    """Headless Chromium and a Korean font for tests/test_browser.py, from Debian's packages.
+
+    Installs them with apt-get when they are missing and this runs as root (or with
+    password-less sudo, as on CI runners); otherwise stops with the command to run.
+    The browser tests never skip: a missing browser is a failure.
+    """
+    if CHROMIUM.exists() and _has_korean_font():
+        return
+    apt = shutil.which("apt-get")
+    prefix = None
+    if apt and hasattr(os, "geteuid"):
+        if os.geteuid() == 0:
+            prefix = []
+        elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+            prefix = ["sudo", "-n"]
+    if prefix is None:
+        sys.exit(f"The browser tests need Chromium at {CHROMIUM} and a Korean font. Install them with\n"
+                 f"    sudo apt-get update && sudo apt-get install -y {' '.join(BROWSER_PACKAGES)}\n"
+                 "(Debian/Ubuntu; elsewhere install Chromium and a Korean font such as Noto Sans CJK, and set\n"
+                 "NORMBOOK_CHROMIUM to the browser's path), then run  python3 dev.py test  again.")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(prefix + [apt, "update"], env=env)
+    run(prefix + [apt, "install", "-y", *BROWSER_PACKAGES], env=env)
+    if not CHROMIUM.exists():
+        sys.exit(f"apt-get installed {' '.join(BROWSER_PACKAGES)} but there is no {CHROMIUM}")
+
+
 def site(extra=()) -> None:
     ensure_env()
     start = time.perf_counter()
@@ -69,15 +111,24 @@ def site(extra=()) -> None:
 
 
 def test(extra=()) -> None:
+    ensure_browser()
     site()
     start = time.perf_counter()
     workers = os.environ.get("NORMBOOK_WORKERS", "2")
     env = dict(os.environ, NORMBOOK_SITE=str(SITE), PYTHONHASHSEED="0")
-    run([PYTHON, "-m", "pytest", "tests", "notebooks",
-         "-n", workers, "--dist", "loadscope",
-         "--nbval", "--nbval-current-env", "--nbval-cell-timeout", "300",
-         "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", *extra], env=env)
+    cmd = [PYTHON, "-m", "pytest", "tests", "notebooks",
+           "-n", workers, "--dist", "loadscope",
+           "--nbval", "--nbval-current-env", "--nbval-cell-timeout", "300",
+           "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", *extra]
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    weights = ROOT / "_build" / "page-weights.txt"  # written by tests/test_site.py during this run
+    if weights.exists() and weights.stat().st_mtime >= time.time() - (time.perf_counter() - start) - 1:
+        print(weights.read_text(encoding="utf-8"), end="")
+    print(f"screenshots of the site (tests/test_browser.py): {ROOT / '_build' / 'screenshots'}", flush=True)
     print(f"tests finished in {time.perf_counter() - start:.0f} s", flush=True)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
 
 
 def serve(extra=()) -> None:

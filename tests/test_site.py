@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
@@ -161,3 +161,117 @@ def test_no_page_is_heavier_than_5_mb(site):
     sizes = {p: p.stat().st_size for p in site.rglob("*.html")}
     heavy = {str(p): s for p, s in sizes.items() if s > 5e6}
     assert not heavy, heavy
+
+
+# --- every reference inside the site, fragments and assets included -------------------------------
+
+class _Refs(HTMLParser):
+    """Element ids, and every URL a page links to or loads (kind, url)."""
+
+    LOADS = {"img": "src", "script": "src", "source": "src", "iframe": "src", "video": "src", "audio": "src"}
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.refs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name") if tag == "a" else ("id",):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        if tag == "a" and attrs.get("href"):
+            self.refs.append(("link", attrs["href"]))
+        elif tag == "link" and attrs.get("href"):
+            rel = set((attrs.get("rel") or "").split())
+            self.refs.append(("asset" if rel & {"stylesheet", "preload", "icon", "modulepreload"} else "link",
+                              attrs["href"]))
+        elif tag in self.LOADS and attrs.get(self.LOADS[tag]):
+            self.refs.append(("asset", attrs[self.LOADS[tag]]))
+        if attrs.get("srcset"):
+            for candidate in attrs["srcset"].split(","):
+                if candidate.strip():
+                    self.refs.append(("asset", candidate.split()[0]))
+
+
+_parsed: dict[Path, _Refs] = {}
+
+
+def _refs(path: Path) -> _Refs:
+    if path not in _parsed:
+        parser = _Refs()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        _parsed[path] = parser
+    return _parsed[path]
+
+
+def _local_target(page: Path, href: str):
+    """The file a relative URL of ``page`` points to, and its fragment; None for external URLs."""
+    url = urlparse(href)
+    if url.scheme or url.netloc or href.startswith(("mailto:", "javascript:", "data:")):
+        return None
+    target = (page.parent / unquote(url.path)).resolve() if url.path else page.resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    return target, unquote(url.fragment)
+
+
+def _site_pages() -> list[Path]:
+    """Every HTML page of the site (not the theme's Jinja macro files that Sphinx copies into _static/)."""
+    site = site_dir()
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts)
+
+
+def test_every_internal_link_anchor_image_script_and_stylesheet_resolves(site):
+    broken = []
+    for page in _site_pages():
+        for kind, href in _refs(page).refs:
+            found = _local_target(page, href)
+            if found is None:
+                continue
+            target, fragment = found
+            where = f"{page.relative_to(site)}: {href}"
+            if not target.is_file():
+                broken.append(f"{where} -> missing {kind}")
+            elif not target.is_relative_to(site.resolve()):
+                broken.append(f"{where} -> outside the site")
+            elif fragment and kind == "link" and target.suffix == ".html" and fragment not in _refs(target).ids:
+                broken.append(f"{where} -> no element with id {fragment!r} in {target.relative_to(site.resolve())}")
+    assert not broken, f"{len(broken)} broken references:\n" + "\n".join(broken[:40])
+
+
+def test_stylesheets_refer_only_to_files_that_exist(site):
+    broken = []
+    for css in sorted(site.rglob("*.css")):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", text):
+            if ref.startswith(("data:", "http:", "https:", "#", "//")):
+                continue
+            target = (css.parent / unquote(urlparse(ref).path)).resolve()
+            if not target.is_file():
+                broken.append(f"{css.relative_to(site)}: url({ref})")
+    assert not broken, "\n".join(broken)
+
+
+def test_no_page_with_what_it_loads_is_heavier_than_5_mb(site):
+    """A page's weight: its HTML and every local image, script and stylesheet it loads.
+
+    Writes the list to _build/page-weights.txt (dev.py test prints it), with the site's total size.
+    """
+    weights = {}
+    for page in _site_pages():
+        files = {page.resolve()}
+        for kind, href in _refs(page).refs:
+            found = _local_target(page, href)
+            if kind == "asset" and found and found[0].is_file():
+                files.add(found[0])
+        weights[page.relative_to(site).as_posix()] = sum(f.stat().st_size for f in files)
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    lines = [f"site {site}: {total / 1e6:.1f} MB in all, {len(weights)} pages; heaviest pages with the local "
+             f"files they load (limit 5 MB; MathJax, fetched from its CDN by pages with math, not counted):"]
+    lines += [f"  {w / 1e6:6.2f} MB  {name}" for name, w in sorted(weights.items(), key=lambda kv: -kv[1])[:12]]
+    report = Path(site).parent / "page-weights.txt"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    heavy = {name: w for name, w in weights.items() if w > 5e6}
+    assert not heavy, f"pages over 5 MB with what they load: {heavy}"
