@@ -1,0 +1,216 @@
+r"""Short runs across a range of one setting: how a choice of normalization changes with it.
+
+Each function answers one question of the batch normalization chapter with a
+handful of brief, seeded training runs or measurements:
+
+* :func:`accuracy_sweep` — final test accuracy of the same network, with and without
+  a normalization, across values of one setting (the learning rate, the
+  initialisation scale, the batch size).
+* :func:`normalized_value_spread` — the noise of batch statistics: how much one
+  example's normalized value :math:`\hat{x}` moves when its batch-mates change,
+  for several batch sizes :math:`m` (it shrinks about as :math:`1/\sqrt{m}`).
+* :func:`train_eval_gap` and :func:`train_mode_accuracy` — what happens when a
+  batch-normalized network is evaluated with batch statistics (``model.eval()``
+  forgotten): its outputs differ from the evaluation-mode outputs by an amount
+  that grows as the batch shrinks.
+* :func:`loglog_slope` — the slope of a least-squares line through
+  :math:`(\log x, \log y)`, to check a power law such as :math:`y \propto m^{-1/2}`.
+
+Everything is seeded; the model passed in is never modified (measurements in
+training mode run on a copy, so running estimates are left alone).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable, Iterable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from ..functional import batch_norm
+from .data import Split
+from .training import train
+
+__all__ = ["accuracy_sweep", "normalized_value_spread", "train_eval_gap", "train_mode_accuracy", "loglog_slope"]
+
+
+def accuracy_sweep(make_model: Callable[[str, float], nn.Module], data: Split, values: Sequence[float],
+                   setting: str, norms: Sequence[str] = ("none", "batch"), steps: int = 200,
+                   lr: float = 0.1, batch_size: int = 60, seed: int = 0) -> dict[str, list[float]]:
+    """Final test accuracy for every ``norm`` in ``norms`` and every value of one ``setting``.
+
+    Args:
+        make_model: ``make_model(norm, value)`` returns a fresh, seeded model, e.g.
+            ``lambda norm, v: mlp(norm=norm, init_std=v, seed=0)`` for an
+            initialisation-scale sweep (the value is ignored when ``setting`` is
+            ``"lr"`` or ``"batch_size"``, which :func:`~normcode.experiments.training.train` receives).
+        data: the train/test :class:`~normcode.experiments.data.Split`.
+        values: the values of the setting, e.g. learning rates ``[0.1, 0.3, 1, 3]``.
+        setting: ``"lr"`` (the value is the learning rate), ``"batch_size"`` (the value
+            is the batch size) or ``"model"`` (the value only goes to ``make_model``).
+        norms: normalization names for :func:`normcode.make_norm`.
+        steps, lr, batch_size, seed: as in :func:`~normcode.experiments.training.train`
+            (``lr`` and ``batch_size`` are the fixed values when they are not swept).
+
+    Returns:
+        ``{norm: [final test accuracy for each value]}``. A run whose loss became
+        NaN scores the accuracy of its NaN logits (chance or below); it does not raise.
+
+    Example:
+        >>> from normcode.experiments import load_digits, mlp
+        >>> acc = accuracy_sweep(lambda n, v: mlp(norm=n, hidden=(20,), seed=0), load_digits(),
+        ...                      [0.1, 1.0], setting="lr", steps=5)
+        >>> sorted(acc), len(acc["batch"])
+        (['batch', 'none'], 2)
+    """
+    if setting not in ("lr", "batch_size", "model"):
+        raise ValueError(f"setting must be 'lr', 'batch_size' or 'model', got {setting!r}")
+    results: dict[str, list[float]] = {}
+    for norm in norms:
+        accuracies = []
+        for value in values:
+            model = make_model(norm, value)
+            run_lr = float(value) if setting == "lr" else lr
+            run_batch = int(value) if setting == "batch_size" else batch_size
+            history = train(model, data, steps=steps, lr=run_lr, batch_size=run_batch, seed=seed,
+                            eval_every=steps)
+            accuracies.append(history.test_accuracy[-1])
+        results[norm] = accuracies
+    return results
+
+
+@torch.no_grad()
+def normalized_value_spread(z: torch.Tensor, batch_sizes: Iterable[int], example: int = 0,
+                            draws: int = 200, seed: int = 0, eps: float = 1e-5) -> dict[int, float]:
+    r"""How much batch statistics move one example's normalized value, for each batch size.
+
+    For a batch size :math:`m`, ``draws`` mini-batches are formed from the fixed
+    example ``z[example]`` and :math:`m - 1` others drawn at random (without
+    replacement) from the rest of ``z``; each batch is normalized with its own
+    statistics, :math:`\hat{z} = (z - \mu_B)/\sqrt{\sigma^2_B + \epsilon}`, and the
+    fixed example's :math:`\hat{z}` is kept. The spread is the standard deviation of
+    those values across the draws, averaged over the features. The example itself
+    never changes: all the spread comes from its batch-mates, and it shrinks
+    roughly as :math:`1/\sqrt{m}` (the standard error of :math:`\mu_B` and :math:`\sigma_B`).
+
+    Args:
+        z: ``(N, C)`` values of ``C`` features (e.g. the pre-activations of a layer) for ``N`` examples.
+        batch_sizes: the sizes :math:`m` to measure, each between 2 and ``N``.
+        example: index of the fixed example.
+        draws: random batches per size.
+        seed: seed of the draws.
+        eps: the ε of batch normalization.
+
+    Returns:
+        ``{m: spread}``, the mean over features of the standard deviation of the example's
+        :math:`\hat{z}` across the draws.
+
+    Example:
+        >>> spread = normalized_value_spread(torch.randn(500, 3), [4, 64], draws=100)
+        >>> spread[4] > spread[64]
+        True
+    """
+    n = z.shape[0]
+    others = torch.cat([torch.arange(example), torch.arange(example + 1, n)])
+    g = torch.Generator().manual_seed(seed)
+    spread = {}
+    for m in batch_sizes:
+        if not 2 <= m <= n:
+            raise ValueError(f"batch sizes must lie between 2 and N={n}, got {m}")
+        values = []
+        for _ in range(draws):
+            mates = others[torch.randperm(len(others), generator=g)[:m - 1]]
+            batch = torch.cat([z[example:example + 1], z[mates]])
+            values.append(batch_norm(batch, None, None, training=True, eps=eps)[0])
+        spread[int(m)] = float(torch.stack(values).std(dim=0).mean())
+    return spread
+
+
+def _frozen_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose running estimates stay as they are in training mode (momentum 0)."""
+    net = copy.deepcopy(model)
+    for module in net.modules():
+        if hasattr(module, "running_mean") and hasattr(module, "momentum"):
+            module.momentum = 0.0
+    return net
+
+
+@torch.no_grad()
+def train_mode_accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int,
+                        seed: int = 0) -> float:
+    """Accuracy when ``model`` is run in *training* mode on batches of ``batch_size`` (``eval()`` forgotten).
+
+    The test set is shuffled (seeded) and cut into batches of ``batch_size`` (the
+    last, smaller batch is kept if it has at least 2 examples); every batch is
+    normalized with its own statistics. Runs on a copy, so the running estimates of
+    ``model`` are not updated.
+
+    Args:
+        model: a network with batch normalization, mapping ``(B, *features)`` to logits.
+        X: ``(N, *features)``; y: ``(N,)`` labels.
+        batch_size: examples per batch, at least 2.
+
+    Returns:
+        The fraction of examples classified correctly.
+    """
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 in training mode, got {batch_size}")
+    net = _frozen_copy(model).train()
+    order = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))
+    correct, seen = 0, 0
+    for start in range(0, X.shape[0], batch_size):
+        idx = order[start:start + batch_size]
+        if len(idx) < 2:
+            break
+        correct += int((net(X[idx]).argmax(dim=1) == y[idx]).sum())
+        seen += len(idx)
+    return correct / seen
+
+
+@torch.no_grad()
+def train_eval_gap(model: nn.Module, X: torch.Tensor, batch_sizes: Iterable[int], seed: int = 0) -> dict[int, float]:
+    r"""Mean absolute difference between training-mode and evaluation-mode outputs, per batch size.
+
+    For each batch size :math:`m`, ``X`` is shuffled (seeded) and cut into batches of
+    :math:`m`; each batch goes through a copy of ``model`` in training mode (batch
+    statistics) and in evaluation mode (running estimates), and the gap is
+    :math:`\operatorname{mean}|f_\text{train}(x) - f_\text{eval}(x)|` over all outputs.
+
+    Args:
+        model: a network with batch normalization.
+        X: ``(N, *features)`` inputs.
+        batch_sizes: the sizes :math:`m` (each at least 2).
+        seed: seed of the shuffling.
+
+    Returns:
+        ``{m: gap}``.
+    """
+    net = _frozen_copy(model)
+    order = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed))
+    gaps = {}
+    for m in batch_sizes:
+        if m < 2:
+            raise ValueError(f"batch sizes must be at least 2, got {m}")
+        total, count = 0.0, 0
+        for start in range(0, X.shape[0] - m + 1, m):
+            batch = X[order[start:start + m]]
+            out_train = net.train()(batch)
+            out_eval = net.eval()(batch)
+            total += float((out_train - out_eval).abs().sum())
+            count += out_train.numel()
+        gaps[int(m)] = total / count
+    return gaps
+
+
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
+    r"""Slope of the least-squares line through :math:`(\log x_i, \log y_i)`: the exponent :math:`k` of :math:`y \approx c\,x^k`.
+
+    Example:
+        >>> round(loglog_slope([1, 4, 16], [1.0, 0.5, 0.25]), 3)
+        -0.5
+    """
+    lx = torch.tensor([math.log(v) for v in x], dtype=torch.float64)
+    ly = torch.tensor([math.log(v) for v in y], dtype=torch.float64)
+    lx, ly = lx - lx.mean(), ly - ly.mean()
+    return float((lx * ly).sum() / (lx * lx).sum())

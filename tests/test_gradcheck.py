@@ -1,0 +1,43 @@
+"""normcode.experiments.gradcheck: finite differences and CS231n's relative error."""
+import pytest
+import torch
+
+from normcode import BatchNorm1d
+from normcode.experiments import gradcheck
+
+
+def test_numeric_gradient_of_a_quadratic_and_input_untouched():
+    x = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
+    keep = x.clone()
+    grad = gradcheck.numeric_gradient(lambda v: (v ** 2).sum(), x)
+    assert torch.allclose(grad, 2 * x, atol=1e-8)
+    assert torch.equal(x, keep)
+
+
+def test_batch_norm_backward_passes_and_a_wrong_gradient_fails():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, dtype=torch.float64)
+    w = torch.randn(6, 3, dtype=torch.float64)
+    for manual in (False, True):
+        layer = BatchNorm1d(3, manual_backward=manual).double()
+        f = lambda v: (w * layer(v)).sum()
+        numeric = gradcheck.numeric_gradient(f, x)
+        x_in = x.clone().requires_grad_()
+        f(x_in).backward()
+        error = gradcheck.relative_error(x_in.grad, numeric)
+        assert error < 1e-7 and gradcheck.verdict(error) == "correct"
+        # forgetting the statistics' share of the chain rule (the naive w * s) is caught
+        naive = w * layer.weight.detach() / torch.sqrt(x.var(0, unbiased=False) + layer.eps)
+        assert gradcheck.verdict(gradcheck.relative_error(naive, numeric)) == "probably wrong"
+
+
+def test_relative_error_and_verdict():
+    a = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    assert gradcheck.relative_error(a, a) == 0.0
+    assert gradcheck.relative_error(a, a + 1e-6) == pytest.approx(1e-6 / 4.000001)
+    assert gradcheck.verdict(1e-9) == "correct"
+    assert gradcheck.verdict(1e-5).startswith("probably correct")
+    assert gradcheck.verdict(1e-3) == "suspicious"
+    assert gradcheck.verdict(0.5) == "probably wrong"
+    with pytest.raises(ValueError):
+        gradcheck.relative_error(a, a[:1])
