@@ -35,8 +35,10 @@ def korean_font_path() -> Optional[Path]:
 def use_korean_font() -> str:
     """Register NanumGothic and make it matplotlib's default font; return the font's name.
 
-    Also turns off the Unicode minus sign (U+2212), which NanumGothic lacks, so
-    negative tick labels use the ASCII hyphen-minus instead of an empty box.
+    NanumGothic lacks some symbols, the minus sign U+2212 among them, and
+    matplotlib's mathtext (used for log-scale tick labels such as 10⁻¹) cannot fall
+    back to a second font. So DejaVu Sans stays the first family, for Latin text,
+    digits and symbols, and Hangul falls back to NanumGothic glyph by glyph.
 
     Raises:
         RuntimeError: if koreanize-matplotlib is not installed (Korean labels would
@@ -53,6 +55,7 @@ def use_korean_font() -> str:
         )
     if KOREAN_FONT_NAME not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(path))
-    mpl.rcParams["font.family"] = [KOREAN_FONT_NAME, "DejaVu Sans"]  # DejaVu supplies glyphs Nanum lacks
-    mpl.rcParams["axes.unicode_minus"] = False
+    # DejaVu Sans first: Latin letters, digits and the minus sign of tick labels (also inside mathtext,
+    # which cannot fall back to a second font) come from it; Hangul falls back to NanumGothic.
+    mpl.rcParams["font.family"] = ["DejaVu Sans", KOREAN_FONT_NAME]
     return KOREAN_FONT_NAME

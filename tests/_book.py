@@ -39,12 +39,31 @@ def code_cells(nb: dict) -> list[dict]:
 def markdown_text(nb: dict) -> str:
     """The prose of a notebook: markdown cells without code blocks, inline code, math and URLs."""
     text = "\n\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
-    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    text = strip_code_blocks(text)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
     text = re.sub(r"\$[^$\n]+\$", " ", text)
     text = re.sub(r"`[^`\n]+`", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
     return text
+
+
+def strip_code_blocks(text: str) -> str:
+    """Remove fenced code blocks but keep the prose inside directives (```{admonition} ... ```)."""
+    kept, stack = [], []  # stack of (fence, is_directive)
+    for line in text.splitlines():
+        m = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
+        if m:
+            fence, info = m.group(1), m.group(2).strip()
+            if stack and stack[-1][0] == fence and not info:
+                stack.pop()
+                continue
+            if not (stack and not stack[-1][1]):  # not inside a code block
+                stack.append((fence, info.startswith("{")))
+                continue
+        if all(is_directive for _, is_directive in stack):
+            if not re.match(r"\s*:\w[\w-]*:", line):  # directive options such as :class: note
+                kept.append(line)
+    return "\n".join(kept)
 
 
 def toc_files() -> list[str]:

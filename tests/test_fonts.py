@@ -25,13 +25,15 @@ SCRIPT = textwrap.dedent("""
         warnings.simplefilter("always")
         fig, ax = plt.subplots()
         ax.plot([-2, -1, 0, 1], [0.5, -0.5, 1, 0])
+        ax2 = fig.add_axes([0.6, 0.6, 0.3, 0.3])
+        ax2.loglog([1e-3, 1e-1, 10], [1e-2, 1, 100])  # mathtext tick labels with a minus: 10^-3
         ax.set_title("배치 정규화: 테스트 정확도 −")
         ax.set_xlabel("학습 단계")
         fig.canvas.draw()
     missing = [str(w.message) for w in caught if "missing" in str(w.message).lower()]
     missing += [m for m in messages if "missing" in m.lower()]
-    font = font_manager.findfont(font_manager.FontProperties(family=matplotlib.rcParams["font.family"]))
-    print("FONT", font)
+    hangul = font_manager.findfont(font_manager.FontProperties(family="NanumGothic"), fallback_to_default=False)
+    print("FONT", hangul if "NanumGothic" in matplotlib.rcParams["font.family"] else None)
     print("MISSING", missing)
     print("IMPORTED", "koreanize_matplotlib" in sys.modules)
 """)
