@@ -64,20 +64,39 @@ SMALL_IMG = (16, 32, 8, 8)     # IN, GN on a small image batch
 LARGE_IMG = (64, 64, 32, 32)   # every layer on a large image batch
 
 CASES: list[Case] = [
+    # The four core layers, each twice: the default fast path (hand-derived backward, NormalizeAffine) and
+    # "-autograd", manual_backward=False: autograd through the formula written out step by step (the book's
+    # readable reference). "BN-manual" is the hand-derived backward without the double-backward fallback.
     Case("BN", lambda: normcode.BatchNorm1d(128), lambda: nn.BatchNorm1d(128), SMALL_NC, "small"),
     Case("BN", lambda: normcode.BatchNorm2d(64), lambda: nn.BatchNorm2d(64), LARGE_IMG, "large"),
+    Case("BN-autograd", lambda: normcode.BatchNorm1d(128, manual_backward=False), lambda: nn.BatchNorm1d(128),
+         SMALL_NC, "small"),
+    Case("BN-autograd", lambda: normcode.BatchNorm2d(64, manual_backward=False), lambda: nn.BatchNorm2d(64),
+         LARGE_IMG, "large"),
     Case("BN-manual", lambda: normcode.BatchNorm1d(128, manual_backward=True), lambda: nn.BatchNorm1d(128),
          SMALL_NC, "small"),
     Case("BN-manual", lambda: normcode.BatchNorm2d(64, manual_backward=True), lambda: nn.BatchNorm2d(64),
          LARGE_IMG, "large"),
     Case("LN", lambda: normcode.LayerNorm(128), lambda: nn.LayerNorm(128), SMALL_NC, "small"),
     Case("LN", lambda: normcode.LayerNorm([64, 32, 32]), lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
+    Case("LN-autograd", lambda: normcode.LayerNorm(128, manual_backward=False), lambda: nn.LayerNorm(128),
+         SMALL_NC, "small"),
+    Case("LN-autograd", lambda: normcode.LayerNorm([64, 32, 32], manual_backward=False),
+         lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
     Case("IN", lambda: normcode.InstanceNorm2d(32, affine=True), lambda: nn.InstanceNorm2d(32, affine=True),
          SMALL_IMG, "small"),
     Case("IN", lambda: normcode.InstanceNorm2d(64, affine=True), lambda: nn.InstanceNorm2d(64, affine=True),
          LARGE_IMG, "large"),
+    Case("IN-autograd", lambda: normcode.InstanceNorm2d(32, affine=True, manual_backward=False),
+         lambda: nn.InstanceNorm2d(32, affine=True), SMALL_IMG, "small"),
+    Case("IN-autograd", lambda: normcode.InstanceNorm2d(64, affine=True, manual_backward=False),
+         lambda: nn.InstanceNorm2d(64, affine=True), LARGE_IMG, "large"),
     Case("GN", lambda: normcode.GroupNorm(8, 32), lambda: nn.GroupNorm(8, 32), SMALL_IMG, "small"),
     Case("GN", lambda: normcode.GroupNorm(32, 64), lambda: nn.GroupNorm(32, 64), LARGE_IMG, "large"),
+    Case("GN-autograd", lambda: normcode.GroupNorm(8, 32, manual_backward=False), lambda: nn.GroupNorm(8, 32),
+         SMALL_IMG, "small"),
+    Case("GN-autograd", lambda: normcode.GroupNorm(32, 64, manual_backward=False), lambda: nn.GroupNorm(32, 64),
+         LARGE_IMG, "large"),
     # Chapters 8-12. Weight and spectral normalization reparametrise a Linear's weight: the row times the
     # whole Linear (weight recomputed from its parameters at every step) against torch's parametrization.
     Case("WN-Linear", lambda: normcode.weight_norm(nn.Linear(128, 128)),

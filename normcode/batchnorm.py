@@ -44,8 +44,12 @@ class BatchNorm(nn.Module):
         affine: learn γ (init 1) and β (init 0). Default: ``True``.
         track_running_stats: keep running estimates; if ``False``, batch
             statistics are used in evaluation too. Default: ``True``.
-        manual_backward: use the hand-derived backward pass instead of autograd.
-            Default: ``False``.
+        manual_backward: which backward pass. ``None`` (default): the fast
+            hand-derived one (:class:`normcode.stats.NormalizeAffine`); second
+            derivatives (``create_graph=True``) are still available, through
+            autograd. ``True``: the hand-derived pass only (once differentiable:
+            a second derivative raises). ``False``: autograd through the formula
+            written out step by step (the readable reference).
 
     Shape:
         - Input: ``(N, C, *spatial)``, any number of spatial axes (zero for an MLP).
@@ -63,7 +67,7 @@ class BatchNorm(nn.Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 manual_backward: bool = False) -> None:
+                 manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
         _checks.check_momentum(momentum)

@@ -8,6 +8,15 @@ these.
 
 All inputs are laid out as ``(N, C, *spatial)``: a batch of ``N`` examples with
 ``C`` channels (features) and any number of spatial axes (none for an MLP).
+
+Two backward passes, one forward result. Each function takes ``manual_backward``:
+
+* ``None`` (default): the fast path, :class:`normcode.stats.NormalizeAffine`,
+  whose backward pass is derived by hand (a second derivative, when asked for
+  with ``create_graph=True``, is computed by autograd on the plain formula);
+* ``True``: the hand-derived backward only (a second derivative raises an error);
+* ``False``: autograd through the formula as written here, step by step: the
+  readable reference the book shows.
 """
 from __future__ import annotations
 
@@ -19,12 +28,14 @@ from . import _checks
 from .stats import (
     centred_moments,
     count,
+    normalize_affine,
     reduction_dims,
+    scale_and_shift,
     unbiased,
     update_running,
 )
 
-__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "affine", "BatchNormManualBackward"]
+__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "affine"]
 
 
 def affine(xhat: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
@@ -53,72 +64,25 @@ def _scale_and_shift(xc: torch.Tensor, var: torch.Tensor, eps: float, weight: Op
     :math:`s = \gamma / \sqrt{\sigma^2+\epsilon}` is formed on the small statistics
     tensors first, so the large input is touched once (and, in the backward pass,
     a few times fewer than with separate steps for :math:`\hat{x}` and for γ).
-    ``weight`` and ``bias`` are reshaped to ``param_shape`` to broadcast against ``xc``.
+    ``weight`` and ``bias`` are reshaped to ``param_shape`` to broadcast against ``xc``
+    (:func:`normcode.stats.scale_and_shift` does the rest).
     """
-    scale = torch.rsqrt(var + eps)  # 1 / sqrt(var + eps), eps inside the square root
-    if weight is not None:
-        scale = scale * weight.reshape(param_shape)
-    if bias is None:
-        return xc * scale
-    return torch.addcmul(bias.reshape(param_shape), xc, scale)
+    weight = None if weight is None else weight.reshape(param_shape)
+    bias = None if bias is None else bias.reshape(param_shape)
+    return scale_and_shift(xc, var, eps, weight, bias)
 
 
-class BatchNormManualBackward(torch.autograd.Function):
-    r"""Batch normalization in training, :math:`y = \gamma\hat{x} + \beta`, with a hand-derived backward pass.
+def _channels_view(x: torch.Tensor, *params: Optional[torch.Tensor]):
+    r"""``x`` as ``(N, C, L)`` with ``L = prod(spatial)``, and ``(C,)`` parameters as ``(1, C, 1)``.
 
-    With :math:`g = \partial L/\partial y`, :math:`s = 1/\sqrt{\sigma^2_c+\epsilon}`
-    and sums over the :math:`m` values of a channel (the set the statistics average over),
-
-    .. math::
-
-        \frac{\partial L}{\partial \beta_c} = \sum g,\qquad
-        \frac{\partial L}{\partial \gamma_c} = \sum g\,\hat{x},\qquad
-        \frac{\partial L}{\partial x} = \gamma_c\,s\left(g - \tfrac{1}{m}\sum g
-            - \hat{x}\,\tfrac{1}{m}\sum g\,\hat{x}\right)
-
-    (:class:`normcode.stats.NormalizeManualBackward` is the same formula for
-    :math:`\hat{x}` alone, with :math:`g = \partial L/\partial\hat{x}`). In batch
-    normalization γ and β are per channel, so their two sums are exactly the two
-    sums the input gradient needs: the backward pass computes them once and then
-    touches the input-sized tensors twice more (CS231n's ``batchnorm_backward``).
-
-    Usage: ``y, mean, var = BatchNormManualBackward.apply(x, weight, bias, eps)``
-    (``weight`` and ``bias`` may be ``None``). ``mean`` and ``var`` (biased) are
-    outputs without gradient, for the running estimates. The backward pass is not
-    itself differentiable (no second derivatives).
+    The fast path reduces over the contiguous last axis first; the view changes
+    no value. An ``(N, C)`` input and its ``(C,)`` parameters, which already
+    broadcast, are returned as they are (a view costs a little on small inputs).
     """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor], eps: float):
-        dims = reduction_dims("batch", x.dim())
-        xc, mean, var = centred_moments(x, dims)
-        inv_std = torch.rsqrt(var + eps)
-        xhat = xc.mul_(inv_std)  # x - mu is not needed any more: scale it in place
-        y = affine(xhat, weight, bias)
-        ctx.dims, ctx.m = dims, count(x, dims)
-        ctx.bias_dtype = None if bias is None else bias.dtype
-        ctx.save_for_backward(xhat, inv_std, weight)
-        ctx.mark_non_differentiable(mean, var)
-        return y, mean, var
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_y: torch.Tensor, _grad_mean, _grad_var):
-        xhat, inv_std, weight = ctx.saved_tensors
-        dims, m = ctx.dims, ctx.m
-        sum_g = grad_y.sum(dim=dims, keepdim=True)                # dL/dbeta
-        sum_gx = (grad_y * xhat).sum(dim=dims, keepdim=True)     # dL/dgamma
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            s = inv_std if weight is None else inv_std * weight.reshape(inv_std.shape)  # gamma_c / sigma_c
-            # gamma s (g - sum_g / m - xhat sum_gx / m), in two passes over the data
-            grad_x = torch.addcmul(s * sum_g * (-1.0 / m), grad_y, s)
-            grad_x.addcmul_(xhat, s * sum_gx * (-1.0 / m))
-        if weight is not None and ctx.needs_input_grad[1]:
-            grad_weight = sum_gx.reshape(weight.shape).to(weight.dtype)
-        if ctx.bias_dtype is not None and ctx.needs_input_grad[2]:
-            grad_bias = sum_g.reshape(-1).to(ctx.bias_dtype)
-        return grad_x, grad_weight, grad_bias, None
+    if x.dim() == 2:
+        return (x,) + params
+    n, c = x.shape[:2]
+    return (x.reshape(n, c, -1),) + tuple(None if p is None else p.reshape(1, c, 1) for p in params)
 
 
 def batch_norm(
@@ -130,7 +94,7 @@ def batch_norm(
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
-    manual_backward: bool = False,
+    manual_backward: Optional[bool] = None,
 ) -> torch.Tensor:
     r"""Batch normalization (Ioffe & Szegedy, 2015, arXiv:1502.03167).
 
@@ -156,8 +120,10 @@ def batch_norm(
         momentum: factor of the moving average,
             ``running = (1 - momentum) * running + momentum * batch``.
         eps: added to the variance inside the square root; must be positive.
-        manual_backward: use the hand-derived backward pass
-            (:class:`BatchNormManualBackward`) instead of autograd.
+        manual_backward: ``None`` (default): fast hand-derived backward pass
+            (:class:`normcode.stats.NormalizeAffine`), twice differentiable;
+            ``True``: the hand-derived pass only (once differentiable);
+            ``False``: autograd through the formula below (the readable path).
 
     Returns:
         Tensor of the same shape as ``x``.
@@ -177,11 +143,14 @@ def batch_norm(
                 f"call model.eval() to normalise with the running estimates, or use a per-example "
                 f"normalization (layer or group norm) that does not depend on the batch."
             )
-        if manual_backward:
-            y, mean, var = BatchNormManualBackward.apply(x, weight, bias, eps)
-        else:
+        if manual_backward is False:  # the readable path: autograd through each step
             xc, mean, var = centred_moments(x, dims)  # mu_c, sigma^2_c (biased), x - mu_c
             y = _scale_and_shift(xc, var, eps, weight, bias, shape)
+        else:  # the fast path: the same statistics on an (N, C, L) view, hand-derived backward
+            view, w, b = _channels_view(x, weight, bias)
+            view_dims = (0,) if view.dim() == 2 else (0, 2)  # N (and L): all but the channel axis
+            y, mean, var = normalize_affine(view, w, b, view_dims, eps, manual_backward)
+            y = y if view is x else y.reshape(x.shape)
         _checks.check_finite_stats(mean, var, "batch_norm")
         if training and running_mean is not None and running_var is not None:
             update_running(running_mean, mean.flatten(), momentum)
@@ -200,6 +169,7 @@ def instance_norm(
     use_input_stats: bool = True,
     momentum: float = 0.1,
     eps: float = 1e-5,
+    manual_backward: Optional[bool] = None,
 ) -> torch.Tensor:
     r"""Instance normalization (Ulyanov et al., 2016, arXiv:1607.08022).
 
@@ -218,7 +188,7 @@ def instance_norm(
         running_mean, running_var: optional buffers ``(C,)``.
         weight, bias: optional γ, β ``(C,)``.
         use_input_stats: normalise with this input's statistics.
-        momentum, eps: as in :func:`batch_norm`.
+        momentum, eps, manual_backward: as in :func:`batch_norm`.
 
     Returns:
         Tensor of the same shape as ``x``.
@@ -237,13 +207,19 @@ def instance_norm(
                 f"with one position every output would be 0. Use batch or layer normalization for inputs "
                 f"without spatial extent."
             )
-        xc, mean, var = centred_moments(x, dims)  # one (mu, sigma^2) per (example, channel)
+        if manual_backward is False:  # the readable path: autograd through each step
+            xc, mean, var = centred_moments(x, dims)  # one (mu, sigma^2) per (example, channel)
+            y = _scale_and_shift(xc, var, eps, weight, bias, shape)
+        else:  # the fast path: statistics over the last axis of an (N, C, L) view, hand-derived backward
+            view, w, b = _channels_view(x, weight, bias)
+            y, mean, var = normalize_affine(view, w, b, (2,), eps, manual_backward)
+            y = y.reshape(x.shape)
         _checks.check_finite_stats(mean, var, "instance_norm")
         if use_input_stats and running_mean is not None and running_var is not None:
             n, c = x.shape[:2]
             update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
             update_running(running_var, unbiased(var.reshape(n, c), m).mean(0), momentum)
-        return _scale_and_shift(xc, var, eps, weight, bias, shape)
+        return y
     xc = x - running_mean.reshape(shape)
     return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
 
@@ -254,6 +230,7 @@ def layer_norm(
     weight: Optional[torch.Tensor] = None,
     bias: Optional[torch.Tensor] = None,
     eps: float = 1e-5,
+    manual_backward: Optional[bool] = None,
 ) -> torch.Tensor:
     r"""Layer normalization (Ba, Kiros & Hinton, 2016, arXiv:1607.06450).
 
@@ -272,6 +249,7 @@ def layer_norm(
         normalized_shape: trailing shape to normalise over.
         weight, bias: optional γ, β of shape ``normalized_shape``.
         eps: added to the variance inside the square root.
+        manual_backward: as in :func:`batch_norm`.
 
     Returns:
         Tensor of the same shape as ``x``.
@@ -286,6 +264,15 @@ def layer_norm(
             f"{list(x.shape)}, which does not end with {list(shape)}; pass normalized_shape={list(x.shape[-k:]) if k and x.dim() >= k else list(x.shape[1:])} "
             f"or reshape the input so the normalised axes come last (e.g. x.permute(0, 2, 3, 1) for channels of an image)."
         )
+    if manual_backward is not False:  # the fast path: an (examples, H) matrix, one row per example
+        h = count(x, range(x.dim() - k, x.dim()))
+        # gamma, beta as vectors of length H (already 1-D: used as they are, which saves a view node)
+        w, b = (p if p is None or p.dim() == 1 else p.reshape(h) for p in (weight, bias))
+        rows = x if x.dim() == 2 and k == 1 else x.reshape(-1, h)
+        y, mean, var = normalize_affine(rows, w, b, (1,), eps, manual_backward)
+        _checks.check_finite_stats(mean, var, "layer_norm")
+        return y if rows is x else y.reshape(x.shape)
+    # the readable path: autograd through each step
     dims = tuple(range(x.dim() - k, x.dim()))
     xc, mean, var = centred_moments(x, dims)
     _checks.check_finite_stats(mean, var, "layer_norm")
@@ -305,6 +292,7 @@ def group_norm(
     weight: Optional[torch.Tensor] = None,
     bias: Optional[torch.Tensor] = None,
     eps: float = 1e-5,
+    manual_backward: Optional[bool] = None,
 ) -> torch.Tensor:
     r"""Group normalization (Wu & He, 2018, arXiv:1803.08494).
 
@@ -326,6 +314,7 @@ def group_norm(
         num_groups: ``G``; must divide ``C``.
         weight, bias: optional γ, β ``(C,)``.
         eps: added to the variance inside the square root.
+        manual_backward: as in :func:`batch_norm`.
 
     Returns:
         Tensor of the same shape as ``x``.
@@ -337,7 +326,12 @@ def group_norm(
     _checks.check_groups(c, num_groups)
     # (N, G, C/G, prod(spatial)): contiguous blocks of C/G channels, statistics over the last two axes
     grouped = x.reshape(n, num_groups, c // num_groups, -1)
-    xc, mean, var = centred_moments(grouped, (2, 3))
+    param_shape = (1, num_groups, c // num_groups, 1)
+    if manual_backward is False:  # the readable path: autograd through each step
+        xc, mean, var = centred_moments(grouped, (2, 3))
+        y = _scale_and_shift(xc, var, eps, weight, bias, param_shape)
+    else:  # the fast path: same view and statistics, hand-derived backward
+        w, b = (None if p is None else p.reshape(param_shape) for p in (weight, bias))
+        y, mean, var = normalize_affine(grouped, w, b, (2, 3), eps, manual_backward)
     _checks.check_finite_stats(mean, var, "group_norm")
-    y = _scale_and_shift(xc, var, eps, weight, bias, (1, num_groups, c // num_groups, 1))
     return y.reshape(x.shape)

@@ -1,6 +1,8 @@
 """Group normalization as a module, with ``torch.nn.GroupNorm``'s arguments and parameter names."""
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -27,6 +29,10 @@ class GroupNorm(nn.Module):
         num_channels: ``C``.
         eps: added to the variance inside the square root. Default: ``1e-5``.
         affine: learn per-channel γ (init 1) and β (init 0). Default: ``True``.
+        manual_backward: which backward pass: ``None`` (default) the fast
+            hand-derived one, ``True`` the hand-derived one only (once
+            differentiable), ``False`` autograd through the readable formula; see
+            :class:`normcode.BatchNorm`.
 
     Shape:
         - Input: ``(N, C, *spatial)``.
@@ -38,7 +44,8 @@ class GroupNorm(nn.Module):
         (4, 6, 5, 5)
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
         _checks.check_groups(num_channels, num_groups)
@@ -46,13 +53,15 @@ class GroupNorm(nn.Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
+        self.manual_backward = manual_backward
         init_affine(self, num_channels, affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _checks.check_floating(x, "GroupNorm")
         _checks.check_min_dims(x, 2, "GroupNorm", "(N, C, *spatial)")
         _checks.check_channels(x, self.num_channels, "GroupNorm")
-        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps,
+                          manual_backward=self.manual_backward)
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

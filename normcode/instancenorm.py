@@ -31,6 +31,10 @@ class InstanceNorm(nn.Module):
         affine: learn γ, β per channel. Default: ``False`` (as in PyTorch).
         track_running_stats: keep running estimates and use them in evaluation.
             Default: ``False`` (as in PyTorch).
+        manual_backward: which backward pass: ``None`` (default) the fast
+            hand-derived one, ``True`` the hand-derived one only (once
+            differentiable), ``False`` autograd through the readable formula; see
+            :class:`normcode.BatchNorm`.
 
     Shape:
         - Input: ``(N, C, *spatial)``; the fixed-dimension subclasses also accept
@@ -52,7 +56,8 @@ class InstanceNorm(nn.Module):
     batched_dims: Optional[int] = None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = False, track_running_stats: bool = False) -> None:
+                 affine: bool = False, track_running_stats: bool = False,
+                 manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
         _checks.check_momentum(momentum)
@@ -61,6 +66,7 @@ class InstanceNorm(nn.Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        self.manual_backward = manual_backward
         init_affine(self, num_features, affine)
         init_running_stats(self, num_features, track_running_stats)
 
@@ -87,6 +93,7 @@ class InstanceNorm(nn.Module):
             x, self.running_mean, self.running_var, self.weight, self.bias,
             use_input_stats=self.training or not self.track_running_stats,
             momentum=0.0 if momentum is None else momentum, eps=self.eps,
+            manual_backward=self.manual_backward,
         )
         return y.squeeze(0) if unbatched else y
 

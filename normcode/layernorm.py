@@ -1,7 +1,7 @@
 """Layer normalization as a module, with ``torch.nn.LayerNorm``'s arguments and parameter names."""
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -30,6 +30,10 @@ class LayerNorm(nn.Module):
         elementwise_affine: learn γ (init 1) and β (init 0), each of shape
             ``normalized_shape``. Default: ``True``.
         bias: learn β (only when ``elementwise_affine``). Default: ``True``.
+        manual_backward: which backward pass: ``None`` (default) the fast
+            hand-derived one, ``True`` the hand-derived one only (once
+            differentiable), ``False`` autograd through the readable formula; see
+            :class:`normcode.BatchNorm`.
 
     Shape:
         - Input: ``(*, *normalized_shape)``.
@@ -42,17 +46,20 @@ class LayerNorm(nn.Module):
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True) -> None:
+                 elementwise_affine: bool = True, bias: bool = True,
+                 manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
+        self.manual_backward = manual_backward
         init_affine(self, shape, elementwise_affine, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps,
+                          manual_backward=self.manual_backward)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

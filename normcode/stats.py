@@ -25,9 +25,15 @@ This module owns that one idea: :func:`reduction_dims` names the axes,
 :func:`moments` (or :func:`centred_moments`, which also returns :math:`x - \mu`)
 computes the statistics, :func:`normalize` applies them and
 :func:`update_running` keeps the exponential moving averages used at inference.
+
+:func:`normalize_affine` is the shared computation of the four core layers,
+:math:`y = \gamma\hat{x} + \beta`, with two interchangeable backward passes:
+autograd through the plain formula (the readable reference, twice
+differentiable) or the hand-derived :class:`NormalizeAffine` (the fast default).
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -40,6 +46,9 @@ __all__ = [
     "count",
     "unbiased",
     "update_running",
+    "scale_and_shift",
+    "normalize_affine",
+    "NormalizeAffine",
     "NormalizeManualBackward",
 ]
 
@@ -157,7 +166,6 @@ def unbiased(var: torch.Tensor, m: int) -> torch.Tensor:
     return var * (m / (m - 1)) if m > 1 else var
 
 
-@torch.no_grad()
 def update_running(
     running: torch.Tensor, batch_value: torch.Tensor, momentum: float
 ) -> None:
@@ -169,8 +177,12 @@ def update_running(
     ``momentum_keras = 1 - momentum`` (PyTorch's 0.1 is Keras's 0.9, and Keras's
     default 0.99 is PyTorch's 0.01). A cumulative average is the special case
     ``momentum = 1 / number_of_batches_seen``.
+
+    Computed as one linear interpolation, ``running.lerp_(batch, momentum)``
+    (:math:`\text{running} + \text{momentum}\,(\text{batch} - \text{running})`, the same
+    average); ``batch`` is detached, so autograd records nothing.
     """
-    running.mul_(1.0 - momentum).add_(batch_value.detach().to(running.dtype), alpha=momentum)
+    running.lerp_(batch_value.detach().to(running.dtype), momentum)
 
 
 class NormalizeManualBackward(torch.autograd.Function):
@@ -212,3 +224,219 @@ class NormalizeManualBackward(torch.autograd.Function):
         # s * (g - mean(g) - xhat * mean(g xhat)), in three passes over the data
         grad_x = torch.addcmul(grad_xhat - mean_g, xhat, mean_gx, value=-1.0)
         return grad_x.mul_(inv_std), None, None
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def scale_and_shift(xc: torch.Tensor, var: torch.Tensor, eps: float, weight: Optional[torch.Tensor],
+                    bias: Optional[torch.Tensor]) -> torch.Tensor:
+    r""":math:`y = \gamma\,x_c / \sqrt{\sigma^2+\epsilon} + \beta`, through autograd (the readable reference).
+
+    ``xc`` is the centred input :math:`x-\mu`; ``var``, ``weight`` (γ) and ``bias`` (β)
+    broadcast against it (either parameter may be ``None``). The factor
+    :math:`\gamma/\sqrt{\sigma^2+\epsilon}` is formed first, so the large tensor is
+    touched by one multiply-add.
+    """
+    scale = torch.rsqrt(var + eps)  # 1 / sqrt(var + eps), eps inside the square root
+    if weight is not None:
+        scale = scale * weight
+    if bias is None:
+        return xc * scale
+    return torch.addcmul(bias, xc, scale)
+
+
+def _sum(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    """Sum over ``dims`` keeping them; over no axes, ``t`` itself (``t.sum(dim=())`` would sum everything)."""
+    return t.sum(dim=dims, keepdim=True) if dims else t
+
+
+def _sum_of_squares(xc: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    r""":math:`\sum x_c^2` over ``dims`` (kept).
+
+    When the last (contiguous) axis is among ``dims`` it is reduced first, as
+    squared Euclidean norms of the rows (one fast pass, no input-sized
+    :math:`x_c^2`), and the few remaining sums run on the small result. Otherwise
+    (batch norm on ``(N, C)``) ``vector_norm`` would walk a strided axis, which is
+    slow: the plain sum of squares is used.
+    """
+    last = xc.dim() - 1
+    if last not in dims:
+        return xc.square().sum(dim=dims, keepdim=True)
+    per_row = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+    return _sum(per_row, tuple(d for d in dims if d != last))
+
+
+def _sum_product(a: torch.Tensor, b: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    r""":math:`\sum a\,b` over ``dims`` (kept); ``b`` is small and broadcasts against ``a``.
+
+    For a matrix ``a`` (layer norm's ``(N, D)`` view) and a column or row vector
+    ``b`` this is a matrix-vector product, which needs no ``a``-sized temporary.
+    """
+    if a.dim() == 2 and dims == (0,) and b.shape == (a.shape[0], 1):
+        return b.mT @ a                      # (1, N) @ (N, D): sum over the rows, weighted by b
+    if a.dim() == 2 and dims == (1,) and b.numel() == a.shape[1] and b.shape[-1] == a.shape[1]:
+        return a @ b.reshape(-1, 1)          # (N, D) @ (D, 1): sum over the columns, weighted by b
+    return _sum(a * b, dims)
+
+
+def _times_gamma_s(t: torch.Tensor, inv_std: torch.Tensor, weight: Optional[torch.Tensor],
+                   out: Optional[torch.Tensor] = None) -> torch.Tensor:
+    r""":math:`t\cdot\gamma s` (into ``out`` if given), with :math:`s = 1/\sqrt{\sigma^2+\epsilon}`.
+
+    When :math:`\gamma s` is small (per channel, or per example and channel) it is
+    formed first and ``t`` is multiplied once; when it would be as large as ``t``
+    (layer norm: γ per element, s per example) ``t`` is multiplied by each in turn.
+    """
+    if weight is None:
+        return torch.mul(t, inv_std, out=out)
+    if _broadcast_numel(weight, inv_std) < t.numel():
+        return torch.mul(t, weight * inv_std, out=out)
+    return torch.mul(t, inv_std, out=out).mul_(weight)
+
+
+def _broadcast_numel(a: torch.Tensor, b: torch.Tensor) -> int:
+    """Number of elements of ``a * b`` (shapes aligned from the right, as broadcasting does)."""
+    n = max(a.dim(), b.dim())
+    sa, sb = (1,) * (n - a.dim()) + tuple(a.shape), (1,) * (n - b.dim()) + tuple(b.shape)
+    return math.prod(max(p, q) for p, q in zip(sa, sb))
+
+
+def _param_dims(weight: Optional[torch.Tensor], bias: Optional[torch.Tensor], ndim: int) -> tuple[int, ...]:
+    """Axes along which γ and β are broadcast (their gradients sum over these)."""
+    p = weight if weight is not None else bias
+    if p is None:
+        return ()
+    shape = (1,) * (ndim - p.dim()) + tuple(p.shape)  # broadcasting aligns shapes from the right
+    return tuple(d for d in range(ndim) if shape[d] == 1)
+
+
+class NormalizeAffine(torch.autograd.Function):
+    r""":math:`y = \gamma\hat{x} + \beta` over any reduction axes, with a hand-derived backward pass.
+
+    Forward: :math:`\mu`, :math:`x_c = x-\mu`, :math:`\sigma^2 = \frac{1}{m}\sum x_c^2`,
+    :math:`s = 1/\sqrt{\sigma^2+\epsilon}` and :math:`y = x_c\,(\gamma s) + \beta`; only
+    :math:`x_c` and :math:`s` are kept for the backward pass (:math:`\hat{x} = x_c s`).
+
+    Backward, with :math:`g = \partial L/\partial y`, sums :math:`\sum_{\mathcal{S}}`
+    over the :math:`m` values that share a statistic and :math:`\sum_{\text{params}}`
+    over the axes along which γ and β are broadcast:
+
+    .. math::
+
+        \frac{\partial L}{\partial\beta} = \sum_{\text{params}} g,\qquad
+        \frac{\partial L}{\partial\gamma} = \sum_{\text{params}} g\,\hat{x},\qquad
+        \frac{\partial L}{\partial x} = A\,g + B\,x_c + C,
+
+    .. math::
+
+        A = \gamma s,\qquad
+        B = -\frac{s^2}{m}\sum_{\mathcal{S}}\gamma g\hat{x} = -\frac{s^3}{m}\sum_{\mathcal{S}}\gamma g\,x_c,\qquad
+        C = -\frac{s}{m}\sum_{\mathcal{S}}\gamma g,
+
+    which is :math:`s\,(\gamma g - \overline{\gamma g} - \hat{x}\,\overline{\gamma g\hat{x}})`
+    (:class:`NormalizeManualBackward`, for :math:`g = \partial L/\partial\hat{x}`)
+    with γ folded in. :math:`A, B, C` are small (per channel for batch norm, per
+    example and channel for instance and group norm, per example for layer norm),
+    so :math:`\partial L/\partial x` costs one multiply and two in-place updates.
+    The sums are taken first over the axes shared by the statistics and the
+    parameters (``inner``), once, and reused for both.
+
+    Usage: ``y, mean, var = NormalizeAffine.apply(x, weight, bias, dims, eps, double_backward)``.
+    ``weight`` and ``bias`` (or ``None``) must already broadcast against ``x``
+    (aligned from the right, e.g. ``(C,)`` against ``(N, C)``);
+    ``dims`` are non-negative axes. ``mean`` and ``var`` (biased) are outputs
+    without gradient. The hand-derived backward treats :math:`x_c` and :math:`s`
+    as constants, so it has no derivative of its own: with
+    ``double_backward=False`` a second derivative raises an error; with ``True``
+    a backward pass that must itself be differentiable (``create_graph=True``)
+    is done by autograd through :func:`scale_and_shift` instead, so double
+    backward works as on the readable path.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps, double_backward):
+        m = count(x, dims)
+        mean = x.mean(dim=dims, keepdim=True)                    # mu = sum(x) / m
+        xc = x - mean                                            # x_c = x - mu
+        var = _sum_of_squares(xc, dims) / m                      # sigma^2 = sum(x_c^2) / m (biased)
+        inv_std = torch.rsqrt(var + eps)                         # s = 1 / sqrt(sigma^2 + eps)
+        y = _times_gamma_s(xc, inv_std, weight)                  # gamma s x_c = gamma x_hat
+        if bias is not None:
+            y.add_(bias)                                         # + beta
+        ctx.dims, ctx.m, ctx.eps, ctx.double_backward = dims, m, eps, double_backward
+        ctx.param_dims = _param_dims(weight, bias, x.dim())
+        ctx.save_for_backward(x, weight, bias, xc, inv_std)      # x and bias: only for double backward
+        ctx.mark_non_differentiable(mean, var)
+        ctx.set_materialize_grads(False)  # no zero-filled gradients for mean and var
+        return y, mean, var
+
+    @staticmethod
+    def backward(ctx, grad_y, _grad_mean, _grad_var):
+        if grad_y is None:  # y did not reach the loss (gradients are not materialised as zeros)
+            return None, None, None, None, None, None
+        if ctx.double_backward and torch.is_grad_enabled():     # create_graph=True: a 2nd derivative follows
+            return _backward_through_autograd(ctx, grad_y)
+        return _hand_derived_backward(ctx, grad_y)
+
+
+@torch.autograd.function.once_differentiable  # x_c and s are used as constants: no second derivatives
+def _hand_derived_backward(ctx, g):
+    """The backward pass of :class:`NormalizeAffine` (equations in its docstring)."""
+    _, weight, bias, xc, s = ctx.saved_tensors
+    dims, m = ctx.dims, ctx.m
+    inner = tuple(d for d in dims if d in ctx.param_dims)        # axes shared by statistics and parameters
+    outer_params = tuple(d for d in ctx.param_dims if d not in inner)
+    outer_stats = tuple(d for d in dims if d not in inner)
+    buf = torch.mul(g, xc)                                       # g x_c; its storage becomes dx below
+    sum_g = _sum(g, inner)                                       # partial sums of g
+    sum_gxc = _sum(buf, inner)                                   # partial sums of g x_c
+    grad_weight = grad_bias = None
+    if bias is not None and ctx.needs_input_grad[2]:
+        grad_bias = _sum(sum_g, outer_params).reshape(bias.shape)                   # dbeta = sum g
+    if weight is not None and ctx.needs_input_grad[1]:
+        grad_weight = _sum_product(sum_gxc, s, outer_params).reshape(weight.shape)  # dgamma = sum g x_hat
+    if not ctx.needs_input_grad[0]:
+        return None, grad_weight, grad_bias, None, None, None
+    if weight is None:
+        sum_gamma_g, sum_gamma_gxc = _sum(sum_g, outer_stats), _sum(sum_gxc, outer_stats)
+    else:
+        sum_gamma_g = _sum_product(sum_g, weight, outer_stats)                      # sum_S gamma g
+        sum_gamma_gxc = _sum_product(sum_gxc, weight, outer_stats)                  # sum_S gamma g x_c
+    coef_xc = sum_gamma_gxc * (s * s * s * (-1.0 / m))           # B = -(s^2/m) sum_S gamma g x_hat
+    const = sum_gamma_g * (s * (-1.0 / m))                       # C = -(s/m) sum_S gamma g
+    grad_x = _times_gamma_s(g, s, weight, out=buf)               # A g = gamma s g
+    grad_x.addcmul_(xc, coef_xc).add_(const)                     # + B x_c + C
+    return grad_x, grad_weight, grad_bias, None, None, None
+
+
+def _backward_through_autograd(ctx, grad_y):
+    """Gradients by autograd through the readable formula, recomputed from the saved input (twice differentiable)."""
+    x, weight, bias, _, _ = ctx.saved_tensors
+    needs = ctx.needs_input_grad[:3]
+    inputs = [t for t, need in zip((x, weight, bias), needs) if need]
+    xc, _, var = centred_moments(x, ctx.dims)
+    y = scale_and_shift(xc, var, ctx.eps, weight, bias)
+    grads = iter(torch.autograd.grad(y, inputs, grad_y, create_graph=True))
+    return tuple(next(grads) if need else None for need in needs) + (None, None, None)
+
+
+def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
+                     dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r""":math:`y = \gamma\,(x-\mu)/\sqrt{\sigma^2+\epsilon} + \beta` with statistics over ``dims``; returns ``(y, mean, var)``.
+
+    ``weight`` and ``bias`` (or ``None``) broadcast against ``x``; ``mean`` and
+    ``var`` (biased) keep the reduced axes. ``manual_backward`` picks the backward pass:
+
+    * ``None`` (default): the hand-derived :class:`NormalizeAffine` (fast); a
+      second derivative is still available, by autograd on the plain formula;
+    * ``True``: the hand-derived backward only (a second derivative raises);
+    * ``False``: autograd through :func:`centred_moments` and :func:`scale_and_shift`,
+      the readable reference.
+    """
+    dims = tuple(d % x.dim() for d in dims)
+    if manual_backward is False:
+        xc, mean, var = centred_moments(x, dims)
+        return scale_and_shift(xc, var, eps, weight, bias), mean, var
+    return NormalizeAffine.apply(x, weight, bias, dims, eps, manual_backward is None)
