@@ -38,13 +38,13 @@ import torch
 from torch import nn
 
 from . import _checks
-from ._params import init_affine, init_running_stats
+from ._base import ChannelNorm
 from .functional import batch_norm, instance_norm
 
 __all__ = ["BatchInstanceNorm", "clamp_gates_", "param_groups"]
 
 
-class BatchInstanceNorm(nn.Module):
+class BatchInstanceNorm(ChannelNorm):
     r"""Batch-instance normalization: a learned per-channel mix of batch and instance normalization.
 
     .. math::
@@ -83,24 +83,8 @@ class BatchInstanceNorm(nn.Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True) -> None:
-        super().__init__()
-        _checks.check_eps(eps)
-        _checks.check_momentum(momentum)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        init_affine(self, num_features, affine)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
         self.gate = nn.Parameter(torch.ones(num_features))   # rho, 1 = batch norm
-        init_running_stats(self, num_features, track_running_stats)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batch seen (the batch branch's buffers)."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1.0)
-            self.num_batches_tracked.zero_()
 
     def _check_input(self, x: torch.Tensor) -> None:
         name = type(self).__name__
@@ -125,10 +109,7 @@ class BatchInstanceNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
-        momentum = 0.0
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        momentum = self.count_batch()
         track = self.track_running_stats
         # batch branch: x_hat^(B), running estimates updated in training and used in evaluation
         xhat_bn = batch_norm(x, self.running_mean if track else None, self.running_var if track else None,
@@ -143,10 +124,6 @@ class BatchInstanceNorm(nn.Module):
         beta = self.bias.reshape(shape) if self.bias is not None else torch.zeros((), dtype=x.dtype)
         y = torch.addcmul(beta, xhat_bn, gamma * rho)                 # gamma rho x_hat^(B) + beta
         return torch.addcmul(y, xhat_in, gamma * (1.0 - rho))         # + gamma (1 - rho) x_hat^(I)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 def _gates(model: nn.Module) -> list[nn.Parameter]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch import nn
 
 from . import _checks
-from ._params import init_affine, init_running_stats
+from ._base import ChannelNorm
 from .functional import batch_norm
 
 __all__ = ["BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
-class BatchNorm(nn.Module):
+class BatchNorm(ChannelNorm):
     r"""Batch normalization over the channel axis of an ``(N, C, *spatial)`` input.
 
     .. math::
@@ -68,24 +67,8 @@ class BatchNorm(nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
                  manual_backward: Optional[bool] = None) -> None:
-        super().__init__()
-        _checks.check_eps(eps)
-        _checks.check_momentum(momentum)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
         self.manual_backward = manual_backward
-        init_affine(self, num_features, affine)
-        init_running_stats(self, num_features, track_running_stats)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batch seen."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1.0)
-            self.num_batches_tracked.zero_()
 
     def _check_input(self, x: torch.Tensor) -> None:
         name = type(self).__name__
@@ -100,18 +83,9 @@ class BatchNorm(nn.Module):
         _checks.check_min_dims(x, 2, name, "(N, C, *spatial)")
         _checks.check_channels(x, self.num_features, name)
 
-    def _momentum_for_this_step(self) -> float:
-        """The moving-average factor: ``momentum``, or ``1/num_batches_tracked`` when it is ``None``."""
-        if self.momentum is None:
-            return 1.0 / float(self.num_batches_tracked)
-        return self.momentum
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
-        momentum = 0.0
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            momentum = self._momentum_for_this_step()
+        momentum = self.count_batch()
         return batch_norm(
             x,
             self.running_mean if self.track_running_stats else None,
@@ -123,10 +97,6 @@ class BatchNorm(nn.Module):
             eps=self.eps,
             manual_backward=self.manual_backward,
         )
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(BatchNorm):

@@ -48,10 +48,9 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch import nn
 
 from . import _checks
-from ._params import init_affine, init_running_stats
+from ._base import ChannelNorm
 from .functional import affine
 from .stats import count, moments, normalize, reduction_dims, unbiased, update_running
 
@@ -222,7 +221,7 @@ def batch_renorm(
     return torch.addcmul(shift, x - mean_b, scale)
 
 
-class BatchRenorm(nn.Module):
+class BatchRenorm(ChannelNorm):
     r"""Batch renormalization over the channel axis of an ``(N, C, *spatial)`` input.
 
     .. math::
@@ -265,9 +264,7 @@ class BatchRenorm(nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, schedule: Optional[RenormSchedule] = None,
                  r_max: Optional[float] = None, d_max: Optional[float] = None) -> None:
-        super().__init__()
-        _checks.check_eps(eps)
-        _checks.check_momentum(momentum)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats=True)
         if (r_max is None) != (d_max is None):
             raise ValueError(
                 f"give both r_max and d_max for fixed clipping bounds (got r_max={r_max}, d_max={d_max}); "
@@ -278,18 +275,6 @@ class BatchRenorm(nn.Module):
                 raise ValueError("give either a schedule or fixed r_max and d_max, not both.")
             schedule = RenormSchedule.constant(r_max, d_max)
         self.schedule = schedule if schedule is not None else RenormSchedule()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        init_affine(self, num_features, affine)
-        init_running_stats(self, num_features, True)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, step counter 0 (the schedule starts again)."""
-        self.running_mean.zero_()
-        self.running_var.fill_(1.0)
-        self.num_batches_tracked.zero_()
 
     def clipping(self) -> tuple[float, float]:
         """``(r_max, d_max)`` that the next training step will use."""
@@ -303,8 +288,7 @@ class BatchRenorm(nn.Module):
         r_max, d_max, momentum = 1.0, 0.0, 0.0
         if self.training:
             r_max, d_max = self.clipping()          # bounds for this step (counted from 0)
-            self.num_batches_tracked.add_(1)
-            momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            momentum = self.count_batch()
         return batch_renorm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             training=self.training, momentum=momentum, eps=self.eps,
                             r_max=r_max, d_max=d_max)

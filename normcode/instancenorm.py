@@ -4,16 +4,15 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch import nn
 
 from . import _checks
-from ._params import init_affine, init_running_stats
+from ._base import ChannelNorm
 from .functional import instance_norm
 
 __all__ = ["InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
-class InstanceNorm(nn.Module):
+class InstanceNorm(ChannelNorm):
     r"""Instance normalization: each example's channel normalised over its spatial positions.
 
     .. math::
@@ -58,17 +57,8 @@ class InstanceNorm(nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = False, track_running_stats: bool = False,
                  manual_backward: Optional[bool] = None) -> None:
-        super().__init__()
-        _checks.check_eps(eps)
-        _checks.check_momentum(momentum)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
         self.manual_backward = manual_backward
-        init_affine(self, num_features, affine)
-        init_running_stats(self, num_features, track_running_stats)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__
@@ -84,22 +74,14 @@ class InstanceNorm(nn.Module):
             x = x.unsqueeze(0)
         _checks.check_min_dims(x, 3, name, "(N, C, *spatial)")
         _checks.check_channels(x, self.num_features, name)
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if momentum is None:  # cumulative average, as in BatchNorm
-                momentum = 1.0 / float(self.num_batches_tracked)
+        momentum = self.count_batch()  # momentum=None: cumulative average, as in BatchNorm
         y = instance_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
             use_input_stats=self.training or not self.track_running_stats,
-            momentum=0.0 if momentum is None else momentum, eps=self.eps,
+            momentum=momentum, eps=self.eps,
             manual_backward=self.manual_backward,
         )
         return y.squeeze(0) if unbatched else y
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(InstanceNorm):

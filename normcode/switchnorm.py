@@ -71,13 +71,13 @@ import torch
 from torch import nn
 
 from . import _checks
-from ._params import init_affine, init_running_stats
+from ._base import ChannelNorm
 from .stats import moments, unbiased, update_running
 
 __all__ = ["SwitchNorm"]
 
 
-class SwitchNorm(nn.Module):
+class SwitchNorm(ChannelNorm):
     r"""Switchable normalization: softmax-weighted mixture of IN, LN and BN statistics.
 
     .. math::
@@ -113,24 +113,10 @@ class SwitchNorm(nn.Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, unbiased_instance_var: bool = False) -> None:
-        super().__init__()
-        _checks.check_eps(eps)
-        _checks.check_momentum(momentum)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
+        super().__init__(num_features, eps, momentum, affine, track_running_stats=True)
         self.unbiased_instance_var = unbiased_instance_var
-        init_affine(self, num_features, affine)
         self.mean_weight = nn.Parameter(torch.ones(3))  # logits for (IN, LN, BN) means
         self.var_weight = nn.Parameter(torch.ones(3))   # logits for (IN, LN, BN) variances
-        init_running_stats(self, num_features, True)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batch seen."""
-        self.running_mean.zero_()
-        self.running_var.fill_(1.0)
-        self.num_batches_tracked.zero_()
 
     def importance(self, spatial: bool = True) -> dict[str, torch.Tensor]:
         """Softmax weights ``{"mean": w, "var": w'}`` (order IN, LN, BN; LN, BN only if ``spatial=False``)."""
@@ -173,8 +159,7 @@ class SwitchNorm(nn.Module):
         if self.training:
             mean_bn = mean_in.mean(0, keepdim=True)                                  # (1, C, 1)
             var_bn = var_in.mean(0, keepdim=True) + (mean_in - mean_bn).pow(2).mean(0, keepdim=True)
-            self.num_batches_tracked.add_(1)
-            momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            momentum = self.count_batch()
             update_running(self.running_mean, mean_bn.flatten(), momentum)
             tracked_var = var_bn if self.unbiased_instance_var else unbiased(var_bn, n * length)
             update_running(self.running_var, tracked_var.flatten(), momentum)

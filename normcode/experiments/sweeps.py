@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn

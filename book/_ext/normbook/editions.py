@@ -9,7 +9,6 @@ configuration. The editions are described in ``book/editions.yml``.
 from __future__ import annotations
 
 import html
-import posixpath
 from pathlib import Path
 
 import yaml
