@@ -54,9 +54,14 @@ def check_floating(x: torch.Tensor, layer: str) -> None:
 def check_min_dims(x: torch.Tensor, min_dims: int, layer: str, layout: str) -> None:
     """Reject inputs with too few dimensions for the layer's layout."""
     if x.dim() < min_dims:
+        if min_dims >= 3 and x.dim() == 2:
+            fix = ("an (N, C) input has no spatial axis to normalise over: use batch or layer normalization "
+                   "for features of an MLP, or reshape to (N, C, L)")
+        else:
+            fix = "add the missing axis, e.g. x.unsqueeze(0) for a single example"
         raise ValueError(
             f"{layer} expects an input of at least {min_dims} dimensions laid out as {layout}, "
-            f"got shape {tuple(x.shape)}; add the missing axis, e.g. x.unsqueeze(0) for a single example."
+            f"got shape {tuple(x.shape)}; {fix}."
         )
 
 

@@ -3,8 +3,9 @@ r"""Batch, layer, instance and group normalization as functions.
 Each function mirrors the signature of its ``torch.nn.functional`` namesake and
 is written with plain tensor operations on the statistics core
 (:mod:`normcode.stats`); none calls a normalization routine of PyTorch. The
-modules in :mod:`normcode.layers` hold the parameters and buffers and call
-these.
+modules (:mod:`normcode.batchnorm`, :mod:`normcode.layernorm`,
+:mod:`normcode.instancenorm`, :mod:`normcode.groupnorm`) hold the parameters and
+buffers and call these.
 
 All inputs are laid out as ``(N, C, *spatial)``: a batch of ``N`` examples with
 ``C`` channels (features) and any number of spatial axes (none for an MLP).
