@@ -52,6 +52,11 @@ def test_instancenorm_wrong_number_of_dims(cls, shape, batched, unbatched):
         cls(3)(torch.randn(shape))
 
 
+def test_generic_instancenorm_on_mlp_features_points_to_batch_or_layer_norm():
+    with pytest.raises(ValueError, match=r"\(N, C\) input has no spatial axis.*batch or layer normalization"):
+        normcode.InstanceNorm(3)(torch.randn(4, 3))
+
+
 def test_instance_norm_functional_needs_a_spatial_axis():
     with pytest.raises(ValueError, match=r"instance_norm expects an input of at least 3 dimensions.*"
                                          r"at least one spatial axis.*got shape \(4, 3\)"):
