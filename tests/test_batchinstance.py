@@ -14,16 +14,14 @@ from hypothesis import strategies as st
 from torch import nn
 
 import normcode
+from _compare import make_close, set_affine
 from normcode import BatchInstanceNorm, clamp_gates_, param_groups
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 GTOL = {torch.float32: dict(rtol=1e-4, atol=2e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 
 
-def close(a, b, dtype, grad=False):
-    tol = (GTOL if grad else TOL)[dtype]
-    scale = max(1.0, b.detach().abs().max().item())
-    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=tol["atol"] * scale)
+close = make_close(TOL, GTOL)
 
 
 BN = {3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
@@ -31,16 +29,6 @@ IN = {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d}
 
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 4), st.lists(st.integers(2, 4), min_size=1, max_size=2)).map(
     lambda t: (t[0], t[1], *t[2]))
-
-
-def set_affine(*mods, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    c = mods[0].weight.numel()
-    w, b = torch.randn(c, generator=g) * 0.5 + 1, torch.randn(c, generator=g)
-    with torch.no_grad():
-        for m in mods:
-            m.weight.copy_(w)
-            m.bias.copy_(b)
 
 
 def run(module, x, up, params):

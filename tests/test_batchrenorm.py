@@ -19,40 +19,18 @@ from hypothesis import strategies as st
 from torch import nn
 
 import normcode
+from _compare import make_close, set_affine, forward_backward
 from normcode import BatchRenorm, RenormSchedule, batch_renorm
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 GTOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 
 
-def close(a, b, dtype, grad=False):
-    tol = (GTOL if grad else TOL)[dtype]
-    scale = max(1.0, b.detach().abs().max().item())
-    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=tol["atol"] * scale)
+close = make_close(TOL, GTOL)
 
 
 def torch_bn(c, ndim, **kw):
     return {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}[ndim](c, **kw)
-
-
-def set_affine(*mods, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    c = mods[0].weight.numel()
-    w, b = torch.randn(c, generator=g) * 0.5 + 1, torch.randn(c, generator=g)
-    with torch.no_grad():
-        for m in mods:
-            m.weight.copy_(w)
-            m.bias.copy_(b)
-
-
-def step(module, x, up):
-    xi = x.clone().requires_grad_()
-    y = module(xi)
-    y.backward(up)
-    out = {"y": y.detach(), "dx": xi.grad, "dw": module.weight.grad.clone(), "db": module.bias.grad.clone()}
-    module.weight.grad = None
-    module.bias.grad = None
-    return out
 
 
 shapes = st.tuples(st.integers(2, 5), st.integers(1, 4), st.lists(st.integers(1, 4), max_size=2)).map(
@@ -77,7 +55,7 @@ def test_rmax1_dmax0_equals_torch_batchnorm(shape, momentum, dtype, fixed):
     for k in range(3):
         x = (torch.randn(shape, dtype=torch.float64) * (1 + k) + k).to(dtype)
         up = torch.randn(shape, dtype=dtype)
-        a, b = step(ours, x, up), step(ref, x, up)
+        a, b = forward_backward(ours, x, up), forward_backward(ref, x, up)
         close(a["y"], b["y"], dtype)
         for key in ("dx", "dw", "db"):
             close(a[key], b[key], dtype, grad=True)
@@ -116,7 +94,7 @@ def test_against_the_papers_algorithm(shape, r_max, d_max, offset, spread):
     mu, var = ours.running_mean.clone(), ours.running_var.clone()
     x = torch.randn(shape, dtype=torch.float64) * spread + offset
     up = torch.randn(shape, dtype=torch.float64)
-    a = step(ours, x, up)
+    a = forward_backward(ours, x, up)
     xr = x.clone().requires_grad_()
     g, b = ours.weight.detach().clone().requires_grad_(), ours.bias.detach().clone().requires_grad_()
     yr = paper_batch_renorm(xr, mu, torch.sqrt(var + eps), g, b, r_max, d_max, eps)
@@ -148,8 +126,8 @@ def test_unclipped_training_output_is_the_pre_step_inference_output(shape):
     dims = (0,) + tuple(range(2, len(shape)))
     view = [1, c] + [1] * (len(shape) - 2)
     r = torch.sqrt(x.var(dims, correction=0) + 1e-5) / torch.sqrt(ref.running_var + 1e-5)
-    a = step(ours, x, up)
-    b = step(ref, x, up)                               # torch batch norm in training
+    a = forward_backward(ours, x, up)
+    b = forward_backward(ref, x, up)                               # torch batch norm in training
     close(a["y"], pre.detach(), torch.float64)
     close(a["dx"], r.reshape(view) * b["dx"], torch.float64, grad=True)
     assert not torch.allclose(a["y"], b["y"])           # and it is not batch norm's output

@@ -19,16 +19,14 @@ from torch import nn
 from torch.nn.utils import parametrizations as P
 
 import normcode
+from _compare import make_close
 from normcode import SpectralNorm, spectral_norm
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-6), torch.float64: dict(rtol=1e-10, atol=1e-12)}
 GTOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-9, atol=1e-11)}
 
 
-def close(a, b, dtype, grad=False):
-    tol = (GTOL if grad else TOL)[dtype]
-    scale = max(1.0, b.detach().abs().max().item())
-    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=tol["atol"] * scale)
+close = make_close(TOL, GTOL)
 
 
 def make_layer(kind, cin, cout, dtype):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import normcode
+from _compare import make_close, set_affine, forward_backward
 from normcode import SwitchNorm
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
@@ -24,20 +25,7 @@ GTOL = {torch.float32: dict(rtol=1e-4, atol=2e-5), torch.float64: dict(rtol=1e-9
 BIG = 1e4  # softmax([BIG, 0, 0]) is exactly one-hot in float32 and float64 (exp(-1e4) underflows to 0)
 
 
-def close(a, b, dtype, grad=False):
-    tol = (GTOL if grad else TOL)[dtype]
-    scale = max(1.0, b.detach().abs().max().item())
-    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=tol["atol"] * scale)
-
-
-def set_affine(*mods, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    c = mods[0].weight.numel()
-    w, b = torch.randn(c, generator=g) * 0.5 + 1, torch.randn(c, generator=g)
-    with torch.no_grad():
-        for m in mods:
-            m.weight.copy_(w.reshape(m.weight.shape))
-            m.bias.copy_(b.reshape(m.bias.shape))
+close = make_close(TOL, GTOL)
 
 
 def one_hot(sn, k):
@@ -48,18 +36,8 @@ def one_hot(sn, k):
         sn.var_weight.copy_(logits)
 
 
-def run(module, x, up):
-    xi = x.clone().requires_grad_()
-    y = module(xi)
-    y.backward(up)
-    out = {"y": y.detach(), "dx": xi.grad, "dw": module.weight.grad.flatten(), "db": module.bias.grad.flatten()}
-    module.weight.grad = None
-    module.bias.grad = None
-    return out
-
-
 def compare(ours, ref, x, up, dtype):
-    a, b = run(ours, x, up), run(ref, x, up)
+    a, b = forward_backward(ours, x, up), forward_backward(ref, x, up)
     for key in a:
         close(a[key], b[key], dtype, grad=key != "y")
 

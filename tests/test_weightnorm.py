@@ -18,16 +18,14 @@ from torch import nn
 from torch.nn.utils import parametrizations as P
 
 import normcode
+from _compare import make_close
 from normcode import MeanOnlyBatchNorm, data_dependent_init_, weight_norm
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 GTOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
 
 
-def close(a, b, dtype, grad=False):
-    tol = (GTOL if grad else TOL)[dtype]
-    scale = max(1.0, b.detach().abs().max().item())
-    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=tol["atol"] * scale)
+close = make_close(TOL, GTOL)
 
 
 def make_layer(kind: str, cin: int, cout: int, dtype) -> tuple[nn.Module, torch.Tensor]:
