@@ -186,14 +186,13 @@ def test_bad_input_is_refused_with_a_clear_message():
     assert not plt.get_fignums(), "a failing draw must not leave figures open"
 
 
-def test_controls_follow_the_edition_language():
-    try:
-        book.setup("ko")
-        html = animation.animate(draw, 2, name="ko", figsize=(1, 1), dpi=30).to_html()
-    finally:
-        book.setup("en")
-        plt.rcdefaults()
+def test_controls_follow_the_edition_language(monkeypatch):
+    # the language book.setup(LANG) sets; set directly, since setup() also changes torch's global settings
+    monkeypatch.setattr(book, "_language", "ko")
+    html = animation.animate(draw, 2, name="ko", figsize=(1, 1), dpi=30).to_html()
     assert 'aria-label="재생"' in html and 'aria-label="프레임"' in html
+    assert json.loads([b for a, b in parse(html).scripts if a.get("type") == "application/json"][0])["text"] == {
+        "play": "재생", "pause": "일시 정지"}
 
 
 def test_save_writes_a_standalone_page(anim, tmp_path):

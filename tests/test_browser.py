@@ -14,7 +14,9 @@ Nothing is fetched from the internet. The pages load MathJax from its CDN
 same release (npm package ``mathjax@3.2.2``, installed into
 ``_build/browser-vendor/`` on first use), so math is really typeset and checked.
 Every other request that leaves localhost is refused and fails the test: the
-site must not need any other external resource to display a page.
+site must not need any other external resource to display a page. Every
+console error fails the test, except the 404 of the browser's own request for
+``/favicon.ico`` (the site declares no icon; no page asks for that file).
 
 Chromium: ``/usr/bin/chromium`` (``apt-get install chromium chromium-driver
 fonts-nanum``; ``python3 dev.py test`` installs them when it runs as root). A
@@ -27,7 +29,6 @@ import functools
 import http.server
 import json
 import os
-import re
 import shutil
 import subprocess
 import threading
@@ -91,9 +92,8 @@ def _player_pages() -> dict[str, bytes]:
     matplotlib.use("Agg")
     import numpy as np
 
-    from normcode import animation, book
+    from normcode import animation
 
-    book.setup(DEFAULT)
     x = np.linspace(-4, 4, 120)
 
     def draw(i, ax):  # a bell curve that drifts and widens, like a shifting activation distribution
@@ -211,8 +211,15 @@ class Tab:
             route.abort()
 
     def _console(self, msg):
-        if msg.type == "error":
-            self.problems.append(f"console error: {msg.text[:300]} at {msg.location.get('url', '')[:150]}")
+        if msg.type != "error":
+            return
+        where = msg.location.get("url", "")
+        if where == f"{self.server}/favicon.ico":
+            # Chromium asks for /favicon.ico by itself when a page declares no icon (the site has none);
+            # no page requests it, and whether the 404 is logged before the test moves on is a matter of
+            # timing. This one URL is the only console error let through.
+            return
+        self.problems.append(f"console error: {msg.text[:300]} at {where[:150]}")
 
     def _response(self, response):
         if response.url.startswith(self.server) and response.status >= 400:
@@ -223,10 +230,11 @@ class Tab:
         return self.page
 
     def settle(self):
-        """Let deferred scripts and MathJax finish."""
-        self.page.wait_for_load_state("networkidle")
+        """Let deferred scripts, MathJax (and the fonts it loads) finish."""
         if self.page.evaluate("!!(window.MathJax && MathJax.startup && MathJax.startup.promise)"):
             self.page.evaluate("MathJax.startup.promise")
+        self.page.evaluate("document.fonts.ready.then(() => true)")
+        self.page.wait_for_timeout(100)  # a last turn of the event loop for late errors
 
     def check_clean(self, what: str):
         assert not self.external, f"{what}: requests to the internet (the site must not need them): {self.external}"
@@ -378,6 +386,33 @@ def test_chapter_page_and_its_twin(tab, lang, viewport):
     t.check_clean(f"{page_path(lang)} and its twins")
 
 
+def _content_pages() -> list[str]:
+    site = site_dir()
+    pages = []
+    for lang in LANGS:
+        root = site / lang
+        pages += sorted("/" + p.relative_to(site).as_posix() for folder in ("book", "notebooks")
+                        for p in (root / folder).rglob("*.html"))
+        pages += [f"/{lang}/genindex.html"]
+    return pages
+
+
+def test_every_page_loads_cleanly(tab):
+    """Every page of both editions (desktop width): its language, its images, its math, a clean console."""
+    t = tab("desktop")
+    pages = _content_pages()
+    assert len(pages) >= 2 * len(LANGS)
+    for path in pages:
+        page = t.goto(path)
+        t.settle()
+        lang = path.split("/")[1]
+        assert page.evaluate("document.documentElement.lang") == lang, path
+        broken = images_loaded(page)
+        assert not broken, f"{path}: images that did not load: {broken}"
+        assert page.locator("mjx-merror").count() == 0, f"{path}: MathJax reported a TeX error"
+        t.check_clean(path)
+
+
 @pytest.mark.parametrize("query", ["정규화", "정규화는"])
 def test_korean_search_finds_the_page_by_its_stem(tab, query):
     t = tab("desktop")
@@ -410,11 +445,13 @@ def _check_player_plays(t, player):
     assert frames >= 2
     img = player.locator("img")
     selector = f"document.querySelector('#{player.get_attribute('id')}')"
-    first_frame, first_src, first_pixels = player.get_attribute("data-frame"), img.get_attribute("src"), img.screenshot()
+    # frame number and image read together (the player keeps going between two separate reads)
+    first_frame, first_src = player.evaluate("p => [p.dataset.frame, p.querySelector('img').src]")
+    first_pixels = img.screenshot()
     # It plays by itself: the displayed frame changes, and so do the pixels on screen. (Generous time
     # limits: on CI the other test worker keeps the CPU busy.)
-    page.wait_for_function(f"{selector}.dataset.frame !== '{first_frame}'", timeout=10_000)
-    assert img.get_attribute("src") != first_src, "the frame number changed but not the image"
+    page.wait_for_function(f"{selector}.dataset.frame !== '{first_frame}' && "
+                           f"{selector}.querySelector('img').src !== {json.dumps(first_src)}", timeout=10_000)
     deadline = time.monotonic() + 10
     while img.screenshot() == first_pixels:
         assert time.monotonic() < deadline, "the player's frame number changes but the picture on screen does not"
