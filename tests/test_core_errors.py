@@ -336,3 +336,12 @@ def test_registry_layer_and_group_by_hand():
     assert gn.num_groups == 32  # Wu & He's default G = 32
     assert normcode.make_norm("group", 12).num_groups == 12
     assert normcode.make_norm("group", 8, num_groups=2).num_groups == 2
+
+
+def test_finite_statistics_whose_sum_overflows_are_not_mistaken_for_bad_input():
+    # Two channels with means near float32's maximum: each statistic is finite, their sum is not.
+    from normcode import _checks
+    mean = torch.full((1, 2), 3e38)
+    _checks.check_finite_stats(mean, torch.ones(1, 2), "test")
+    with pytest.raises(ValueError, match="non-finite values"):
+        _checks.check_finite_stats(torch.tensor([[1.0, float("nan")]]), torch.ones(1, 2), "test")
