@@ -17,6 +17,7 @@ __all__ = [
     "check_min_dims",
     "check_channels",
     "check_finite_stats",
+    "check_finite_input",
     "check_momentum",
     "check_groups",
 ]
@@ -96,6 +97,22 @@ def check_finite_stats(mean: torch.Tensor, var: torch.Tensor, layer: str) -> Non
             "would be NaN and every output would be NaN. Check the data, or lower the learning rate if "
             "the activations diverged during training (torch.isfinite(x).all() finds them)."
         )
+
+
+def check_finite_input(x: torch.Tensor, layer: str) -> None:
+    """Reject an input with a NaN or an infinity when no statistics are computed from it.
+
+    In evaluation with running estimates nothing is averaged over the input, so
+    :func:`check_finite_stats` cannot see a bad value; one sum over the input can
+    (the elements themselves are checked only if the sum is not finite).
+    """
+    if math.isfinite(x.sum().item()) or bool(torch.isfinite(x).all()):
+        return
+    raise ValueError(
+        f"{layer} received non-finite values (NaN or infinity) in its input of shape {tuple(x.shape)}; "
+        "the output would be non-finite there. Check the data, or the layers before this one "
+        "(torch.isfinite(x).all() finds them)."
+    )
 
 
 def check_groups(num_channels: int, num_groups: int) -> None:

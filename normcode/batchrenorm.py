@@ -197,6 +197,7 @@ def batch_renorm(
     mu = running_mean.reshape(shape)
     sigma = torch.sqrt(running_var.reshape(shape) + eps)      # sigma from the moving variance, pre-update
     if not training:
+        _checks.check_finite_input(x, "batch_renorm")
         return affine(normalize(x, mu, running_var.reshape(shape), eps), weight, bias)  # as batch norm
     m = count(x, dims)
     if m <= 1:

@@ -157,6 +157,7 @@ def batch_norm(
             update_running(running_mean, mean.flatten(), momentum)
             update_running(running_var, unbiased(var.flatten(), m), momentum)
         return y
+    _checks.check_finite_input(x, "batch_norm")
     xc = x - running_mean.reshape(shape)
     return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
 
@@ -221,6 +222,7 @@ def instance_norm(
             update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
             update_running(running_var, unbiased(var.reshape(n, c), m).mean(0), momentum)
         return y
+    _checks.check_finite_input(x, "instance_norm")
     xc = x - running_mean.reshape(shape)
     return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
 

@@ -345,3 +345,16 @@ def test_finite_statistics_whose_sum_overflows_are_not_mistaken_for_bad_input():
     _checks.check_finite_stats(mean, torch.ones(1, 2), "test")
     with pytest.raises(ValueError, match="non-finite values"):
         _checks.check_finite_stats(torch.tensor([[1.0, float("nan")]]), torch.ones(1, 2), "test")
+
+
+@pytest.mark.parametrize("make", [lambda: normcode.BatchNorm2d(3), lambda: normcode.BatchRenorm(3),
+                                  lambda: normcode.InstanceNorm2d(3, track_running_stats=True),
+                                  lambda: normcode.BatchInstanceNorm(3)])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_input_is_rejected_in_eval_with_running_estimates(make, bad):
+    layer = make().eval()
+    x = torch.randn(2, 3, 4, 4)
+    layer(x)  # finite input: fine
+    x[1, 2, 0, 3] = bad
+    with pytest.raises(ValueError, match="non-finite values"):
+        layer(x)
