@@ -121,6 +121,17 @@ def _build(make, seed: Optional[int]) -> Net:
         return make()
 
 
+def _keeps_bias(norm: str, norm_position: str, bias_before_norm: bool) -> bool:
+    """Whether the linear/conv layer keeps its bias: it is redundant only right before a normalization."""
+    return bias_before_norm or norm == "none" or norm_position != "before_activation"
+
+
+def _block(layer: nn.Module, width: int, norm: str, norm_kwargs: Optional[dict], activation: str,
+           norm_position: str) -> Block:
+    """``layer`` → normalization ``norm`` over ``width`` channels → ``activation``, in ``norm_position`` order."""
+    return Block(layer, make_norm(norm, width, **(norm_kwargs or {})), make_activation(activation), norm_position)
+
+
 def mlp(in_features: int = 64, hidden: Sequence[int] = (100, 100, 100), out_features: int = 10,
         norm: str = "none", activation: str = "sigmoid", init_std: Optional[float] = None,
         norm_position: str = "before_activation", bias_before_norm: bool = True,
@@ -152,11 +163,9 @@ def mlp(in_features: int = 64, hidden: Sequence[int] = (100, 100, 100), out_feat
     """
     def make() -> Net:
         blocks, width = [], in_features
-        drop_bias = not bias_before_norm and norm != "none" and norm_position == "before_activation"
+        bias = _keeps_bias(norm, norm_position, bias_before_norm)
         for h in hidden:
-            blocks.append(Block(nn.Linear(width, h, bias=not drop_bias),
-                                make_norm(norm, h, **(norm_kwargs or {})),
-                                make_activation(activation), norm_position))
+            blocks.append(_block(nn.Linear(width, h, bias=bias), h, norm, norm_kwargs, activation, norm_position))
             width = h
         net = Net(blocks, nn.Linear(width, out_features), flatten_input=True)
         if init_std is not None:
@@ -201,11 +210,10 @@ def small_cnn(in_channels: int = 1, num_classes: int = 10, widths: Sequence[int]
     """
     def make() -> Net:
         blocks, channels = [], in_channels
-        drop_bias = not bias_before_norm and norm != "none" and norm_position == "before_activation"
+        bias = _keeps_bias(norm, norm_position, bias_before_norm)
         for w in widths:
-            conv = nn.Conv2d(channels, w, kernel_size=3, padding=1, padding_mode=padding_mode, bias=not drop_bias)
-            blocks.append(Block(conv, make_norm(norm, w, **(norm_kwargs or {})),
-                                make_activation(activation), norm_position))
+            conv = nn.Conv2d(channels, w, kernel_size=3, padding=1, padding_mode=padding_mode, bias=bias)
+            blocks.append(_block(conv, w, norm, norm_kwargs, activation, norm_position))
             channels = w
         readout = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         return Net(blocks, nn.Linear(channels, num_classes), flatten_input=False,
