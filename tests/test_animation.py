@@ -1,4 +1,4 @@
-"""normcode.animation: the kernel-free player (its HTML) and the live-kernel controls.
+"""normcode.book.animation: the kernel-free player (its HTML) and the live-kernel controls.
 
 The player's behaviour in a real browser (it plays, pauses, the slider moves it)
 is tested in tests/test_browser.py; here its HTML, its frames and the fallbacks.
@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from normcode import animation, book  # noqa: E402
+from normcode.book import session  # noqa: E402
+from normcode.book import animation  # noqa: E402
 
 SANITIZE_CFG = Path(__file__).with_name("nbval_sanitize.cfg")
 X = np.linspace(-3, 3, 50)
@@ -188,7 +189,7 @@ def test_bad_input_is_refused_with_a_clear_message():
 
 def test_controls_follow_the_edition_language(monkeypatch):
     # the language book.setup(LANG) sets; set directly, since setup() also changes torch's global settings
-    monkeypatch.setattr(book, "_language", "ko")
+    monkeypatch.setattr(session, "_language", "ko")
     html = animation.animate(draw, 2, name="ko", figsize=(1, 1), dpi=30).to_html()
     assert 'aria-label="재생"' in html and 'aria-label="프레임"' in html
     assert json.loads([b for a, b in parse(html).scripts if a.get("type") == "application/json"][0])["text"] == {

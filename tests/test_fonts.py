@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from normcode import fonts
+from normcode.book import fonts
 
 SCRIPT = textwrap.dedent("""
     import sys, warnings, logging

@@ -29,18 +29,31 @@ def test_regularization_is_never_called_normalization(path):
             f"{path.name}: 'regularization' glossed as '{match.group(1)}'; use 정칙화 or 규제")
 
 
+def _without_headings(text: str) -> str:
+    """Prose without heading lines (a chapter's title names its subject before the text introduces it)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
 @pytest.mark.parametrize("path", KO, ids=lambda p: p.name)
-def test_glossary_terms_are_introduced_with_their_english_name(path):
-    # Each glossary term a chapter uses is introduced once with the English term in
-    # parentheses, e.g. 배치 정규화(batch normalization). Line breaks count as spaces.
-    text = re.sub(r"\s+", " ", _prose(path))
-    for entry in GLOSSARY:
+def test_glossary_terms_are_introduced_with_their_english_name_at_first_use(path):
+    # The first time a chapter's prose uses a glossary term, the English term follows in
+    # parentheses: 배치 정규화(batch normalization). Occurrences inside a longer glossary term
+    # (정규화 inside 배치 정규화) do not count as uses of the shorter one. Line breaks count as spaces.
+    text = re.sub(r"\s+", " ", _without_headings(_prose(path)))
+    terms = sorted({e["ko"]: e for e in GLOSSARY}.values(), key=lambda e: -len(e["ko"]))
+    for entry in terms:
         ko, en = entry["ko"], entry["en"]
-        if ko not in text:
+        masked = text
+        for longer in terms:
+            if ko in longer["ko"] and longer["ko"] != ko:
+                masked = masked.replace(longer["ko"], "\0" * len(longer["ko"]))
+        first = masked.find(ko)
+        if first < 0:
             continue
-        pattern = rf"{re.escape(ko)}\s*\([^)]*{re.escape(en)}"
-        assert re.search(pattern, text, flags=re.I), (
-            f"{path.name} uses '{ko}' but never introduces it as '{ko}({en})'")
+        after = text[first + len(ko):first + len(ko) + 80]
+        assert re.match(rf"\s*\([^)]*{re.escape(en)}", after, flags=re.I), (
+            f"{path.name}: the first use of '{ko}' ('...{text[max(0, first - 30):first + len(ko) + 20]}...') "
+            f"must introduce it as '{ko}({en})'")
 
 
 @pytest.mark.parametrize("path", KO + KO_PAGES, ids=lambda p: p.name)

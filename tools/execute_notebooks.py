@@ -5,11 +5,14 @@
 
 Each notebook runs in a fresh kernel of this environment from its own folder;
 a cell that raises stops the run and nothing is written. The wall time of each
-notebook is printed (the budget is 45 s on 2 CPU cores).
+notebook is printed (the budget is 45 s on 2 CPU cores) and stored, with the
+versions it ran with, in the notebook's metadata (``normbook``), from which the
+build makes each edition's status page.
 """
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
 import time
 from pathlib import Path
@@ -18,6 +21,15 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def versions() -> dict:
+    """The versions a notebook is executed with (shown on the status page)."""
+    import normcode
+    import torch
+
+    return {"normcode": normcode.__version__, "torch": torch.__version__.split("+")[0],
+            "python": platform.python_version()}
 
 
 def execute(path: Path, timeout: int = 600) -> float:
@@ -30,6 +42,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     nb.metadata.pop("widgets", None)
     lang = nb.metadata.get("language_info", {})
     nb.metadata["language_info"] = {"name": lang.get("name", "python")}
+    nb.metadata["normbook"] = {"execution_seconds": round(elapsed, 1), **versions()}
     nbformat.write(nb, path)
     return elapsed
 

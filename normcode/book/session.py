@@ -4,8 +4,9 @@ A chapter's code cells are identical in both editions; only one tagged cell
 sets ``LANG``. Then::
 
     from normcode import book
+    from normcode.book import _
     book.setup(LANG)                      # seeds, one thread, fonts, figure style
-    plt.xlabel(book.t("step", "단계"))    # the label in this edition's language
+    plt.xlabel(_("step"))                 # the label in this edition's language (normcode.book.i18n)
 
 ``setup`` makes runs reproducible (fixed seeds, one intra-op thread, PyTorch's
 deterministic algorithms) so that the outputs stored in a notebook match a
@@ -21,7 +22,7 @@ import torch
 
 from .fonts import use_korean_font
 
-__all__ = ["setup", "t", "language", "seed_everything", "LANGUAGES"]
+__all__ = ["setup", "language", "seed_everything", "LANGUAGES"]
 
 LANGUAGES = ("en", "ko")
 _language = "en"
@@ -30,14 +31,6 @@ _language = "en"
 def language() -> str:
     """The edition's language set by :func:`setup` (``"en"`` or ``"ko"``)."""
     return _language
-
-
-def t(en: str, ko: str) -> str:
-    """Return ``en`` or ``ko``, whichever is this edition's language.
-
-    Keeps one code cell for both editions: ``plt.title(t("Test accuracy", "테스트 정확도"))``.
-    """
-    return ko if _language == "ko" else en
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -65,18 +58,8 @@ def setup(lang: str, seed: int = 0, threads: Optional[int] = 1) -> None:
         torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
 
-    import matplotlib as mpl
+    from ..plotting.style import apply_style
 
-    mpl.rcParams.update({
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
-        "figure.figsize": (6.4, 3.6),
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "font.family": ["DejaVu Sans"],
-        "axes.unicode_minus": True,
-    })
+    apply_style()
     if lang == "ko":
         use_korean_font()

@@ -1,4 +1,4 @@
-"""normcode.drift: percentile columns, histograms from quantiles, the ICS figure, animation and explorer."""
+"""normcode.plotting.ics: percentile columns, histograms from quantiles, the ICS figure, animation and explorer."""
 from __future__ import annotations
 
 import matplotlib
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from normcode import drift  # noqa: E402
+from normcode.plotting import ics as drift  # noqa: E402
 from normcode.experiments import History, median_drift, run_ics_experiment  # noqa: E402
 
 

@@ -12,17 +12,12 @@ from typing import Sequence
 
 import torch
 
-from .book import t
-from .stats import reduction_dims
+from . import style
+from ..stats import reduction_dims
 
-__all__ = ["shared_statistics_mask", "draw_normalization_cube", "plot_normalization_cubes", "TECHNIQUE_NAMES"]
+__all__ = ["shared_statistics_mask", "draw_normalization_cube", "plot_normalization_cubes", "TECHNIQUES"]
 
-TECHNIQUE_NAMES = {
-    "batch": ("Batch Norm", "배치 정규화"),
-    "layer": ("Layer Norm", "레이어 정규화"),
-    "instance": ("Instance Norm", "인스턴스 정규화"),
-    "group": ("Group Norm", "그룹 정규화"),
-}
+TECHNIQUES = ("batch", "layer", "instance", "group")
 
 
 def shared_statistics_mask(technique: str, shape: Sequence[int], index: Sequence[int],
@@ -115,11 +110,11 @@ def plot_normalization_cubes(shape=(4, 6, 5), index=(0, 2, 0), num_groups: int =
 
     fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
     masks = {}
-    for ax, technique in zip(axes, TECHNIQUE_NAMES):
+    for ax, technique in zip(axes, TECHNIQUES):
         masks[technique] = shared_statistics_mask(technique, shape, index, num_groups)
-        title = t(*TECHNIQUE_NAMES[technique])
+        title = style.label(technique)
         if technique == "group":
             title += f" (G={num_groups})"
-        draw_normalization_cube(ax, masks[technique], title)
+        draw_normalization_cube(ax, masks[technique], title, on=style.color(technique))
     fig.tight_layout()
     return fig, masks

@@ -28,7 +28,7 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 import torch
 
-from .book import t
+from ..book.i18n import _
 
 __all__ = ["PERCENT_GRID", "percentile_columns", "truncate", "quantile_histogram", "plot_ics_figure",
            "draw_histogram_frame", "ics_animation", "ics_explorer"]
@@ -69,7 +69,7 @@ def truncate(history, until: int):
         >>> truncate(h, 1).records
         {'m': [5, 6]}
     """
-    from .experiments.training import History
+    from ..experiments.training import History
 
     keep = sum(1 for s in history.eval_step if s <= until)
     per_step = sum(1 for s in history.step if s <= until)
@@ -143,8 +143,8 @@ def plot_ics_figure(runs: Mapping[str, "History"], q: Sequence[float] = (15, 50,
     for k, (label, h) in enumerate(runs.items()):
         axes[0].plot(h.eval_step, h.test_accuracy, color=colors[k % len(colors)], label=label)
     axes[0].set_ylim(0, 1.02)
-    axes[0].set_xlabel(t("training step", "학습 단계"))
-    axes[0].set_title(t("(a) test accuracy", "(a) 테스트 정확도"))
+    axes[0].set_xlabel(_("training step"))
+    axes[0].set_title(_("(a) test accuracy"))
     axes[0].legend(loc="lower right")
     bands = [h.series(name)[:, cols] for h in runs.values()]
     if ylim is None:
@@ -160,10 +160,10 @@ def plot_ics_figure(runs: Mapping[str, "History"], q: Sequence[float] = (15, 50,
             ax.plot(h.eval_step, band[:, j], color=color, lw=2.2 if j == len(wanted) // 2 else 1.0,
                     label=f"{w:g}%")
         ax.set_ylim(*ylim)
-        ax.set_xlabel(t("training step", "학습 단계"))
+        ax.set_xlabel(_("training step"))
         ax.set_title(f"({letters[k]}) {label}")
         ax.legend(loc="upper left", fontsize="small", ncol=len(wanted))
-    axes[1].set_ylabel(t("sigmoid input", "시그모이드 입력"))
+    axes[1].set_ylabel(_("sigmoid input"))
     fig.tight_layout()
     return fig, axes
 
@@ -192,15 +192,15 @@ def draw_histogram_frame(axes, runs: Mapping[str, "History"], index: int,  # noq
         values = h.series(name)[index]
         if start is not None and label in start:
             e0, d0 = quantile_histogram(start[label], q)
-            ax.stairs(d0, e0, color="0.6", lw=1.0, label=t("reference", "기준"))
+            ax.stairs(d0, e0, color="0.6", lw=1.0, label=_("reference"))
         edges, density = quantile_histogram(values, q)
         ax.stairs(density, edges, fill=True, color=colors[k % len(colors)], alpha=0.55)
         ax.axvline(float(values[mid]), color="k", lw=1.2)
         ax.set_xlim(*xlim)
         ax.set_ylim(0, ymax)
-        ax.set_title(f"{label}: " + t("step", "단계") + f" {h.eval_step[index]}", fontsize="medium")
-        ax.set_xlabel(t("sigmoid input", "시그모이드 입력"))
-    np.atleast_1d(axes)[0].set_ylabel(t("density", "밀도"))
+        ax.set_title(f"{label}: " + _("step") + f" {h.eval_step[index]}", fontsize="medium")
+        ax.set_xlabel(_("sigmoid input"))
+    np.atleast_1d(axes)[0].set_ylabel(_("density"))
 
 
 def ics_animation(runs: Mapping[str, "History"], steps: Sequence[int], *, name: str,  # noqa: F821
@@ -225,7 +225,7 @@ def ics_animation(runs: Mapping[str, "History"], steps: Sequence[int], *, name: 
     Returns:
         A :class:`normcode.animation.Player`.
     """
-    from . import animation
+    from ..book import animation
 
     first = next(iter(runs.values()))
     indices = []
@@ -246,7 +246,7 @@ def ics_animation(runs: Mapping[str, "History"], steps: Sequence[int], *, name: 
         draw_histogram_frame(axes, runs, indices[i], q=q, name=record, xlim=xlim, ymax=ymax, start=start)
         axes[0].figure.tight_layout()
 
-    labels = [t("step", "단계") + f" {s}" for s in steps]
+    labels = [_("step") + f" {s}" for s in steps]
     return animation.animate(draw, len(indices), name=name, fps=fps, labels=labels, figsize=figsize, dpi=dpi,
                              subplots={"ncols": len(runs), "sharey": True}, **options)
 
@@ -281,25 +281,25 @@ def ics_explorer(steps: int = 1000, run: Optional[Callable] = None, data=None):
 
         nonlocal data, run
         if run is None:
-            from .experiments import run_ics_experiment as run
+            from ..experiments import run_ics_experiment as run
         if data is None:
-            from .experiments import load_digits
+            from ..experiments import load_digits
             data = load_digits(seed=0)
         settings = dict(steps=steps, hidden=(100,) * depth, activation=activation, lr=lr, init_std=init_std,
                         data=data)
-        runs = {t("without BN", "BN 없음"): run(False, **settings), t("with BN", "BN 사용"): run(True, **settings)}
+        runs = {_("without BN"): run(False, **settings), _("with BN"): run(True, **settings)}
         plot_ics_figure(runs)
         plt.show()
 
     style = {"description_width": "initial"}
     return widgets.interactive(
         experiment,
-        {"manual": True, "manual_name": t("Train both networks", "두 신경망 학습")},
-        depth=widgets.IntSlider(value=3, min=1, max=6, description=t("hidden layers", "은닉층 수"), style=style),
+        {"manual": True, "manual_name": _("Train both networks")},
+        depth=widgets.IntSlider(value=3, min=1, max=6, description=_("hidden layers"), style=style),
         activation=widgets.Dropdown(options=["sigmoid", "tanh", "relu"], value="sigmoid",
-                                    description=t("activation", "활성화 함수"), style=style),
+                                    description=_("activation"), style=style),
         lr=widgets.FloatLogSlider(value=0.5, base=10, min=-2, max=0.5, step=0.1,
-                                  description=t("learning rate", "학습률"), style=style),
+                                  description=_("learning rate"), style=style),
         init_std=widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=0, step=0.5,
-                                        description=t("init. std", "초기화 표준편차"), style=style),
+                                        description=_("init. std"), style=style),
     )

@@ -44,7 +44,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .book import t
+from .i18n import _
 
 __all__ = ["Player", "animate", "player", "render_figure", "element_id", "controls", "live"]
 
@@ -154,13 +154,13 @@ class Player:
         # The first frame is the <img>'s own src; the data holds the others (no frame is stored twice).
         data = json.dumps({"frames": uris[1:], "labels": labels, "fps": self.fps, "autoplay": self.autoplay,
                            "loop": self.loop, "hold": self.hold_last,
-                           "text": {"play": t("Play", "재생"), "pause": t("Pause", "일시 정지")}},
+                           "text": {"play": _("Play"), "pause": _("Pause")}},
                           ensure_ascii=False, separators=(",", ":"))
         data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         w, h = self.size
         shown_width = self.width or w
         esc = html.escape
-        alt = esc(self.alt or t(f"animation {self.name}", f"애니메이션 {self.name}"))
+        alt = esc(self.alt or _("animation {name}").format(name=self.name))
         return (
             f'<div class="{CSS_CLASS}" id="{self.element_id}" data-frame="0" data-frames="{n}" '
             f'style="max-width:{shown_width}px;margin:0.5em 0">\n'
@@ -168,10 +168,10 @@ class Player:
             f'style="display:block;width:100%;height:auto;background:#fff">\n'
             f'<div class="{CSS_CLASS}-controls" hidden style="display:flex;align-items:center;gap:0.6em;'
             f'margin-top:0.3em;font-size:0.9em">'
-            f'<button type="button" class="{CSS_CLASS}-toggle" aria-label="{esc(t("Play", "재생"))}" '
+            f'<button type="button" class="{CSS_CLASS}-toggle" aria-label="{esc(_("Play"))}" '
             f'style="min-width:2.6em;padding:0.1em 0.6em;cursor:pointer">&#9654;</button>'
             f'<input type="range" class="{CSS_CLASS}-slider" min="0" max="{n - 1}" step="1" value="0" '
-            f'aria-label="{esc(t("Frame", "프레임"))}" style="flex:1;min-width:6em">'
+            f'aria-label="{esc(_("Frame"))}" style="flex:1;min-width:6em">'
             f'<span class="{CSS_CLASS}-label" aria-live="off" style="min-width:5em;text-align:right;'
             f'font-variant-numeric:tabular-nums">{esc(labels[0])}</span></div>\n'
             f'<script type="application/json" class="{CSS_CLASS}-data">{data}</script>\n'
@@ -196,7 +196,7 @@ class Player:
 
 
 def _language() -> str:
-    from .book import language
+    from .session import language
 
     return language()
 
@@ -397,8 +397,8 @@ def live(draw: Callable[[int, Any], Any], n_frames: int, *, name: str, fps: floa
 
     n = int(n_frames)
     play = widgets_module.Play(min=0, max=n - 1, step=1, value=0, interval=int(1000 / fps),
-                               description=t("Play", "재생"))
-    slider = widgets_module.IntSlider(min=0, max=n - 1, step=1, value=0, description=t("Frame", "프레임"))
+                               description=_("Play"))
+    slider = widgets_module.IntSlider(min=0, max=n - 1, step=1, value=0, description=_("Frame"))
     widgets_module.jslink((play, "value"), (slider, "value"))
     caption = widgets_module.Label()
     out = widgets_module.Output()

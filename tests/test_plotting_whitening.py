@@ -1,4 +1,4 @@
-"""Tests of normcode.datafigures: gradient-descent paths, loss surfaces, ellipses and the two figures."""
+"""Tests of normcode.plotting.whitening: gradient-descent paths, loss surfaces, ellipses and the two figures."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from normcode import datafigures as F
+from normcode.plotting import whitening as F
 from normcode import whitening as W
 
 

@@ -29,8 +29,8 @@ from typing import Mapping, Optional, Sequence
 
 import torch
 
-from .book import t
-from .whitening import covariance
+from ..book.i18n import _
+from ..whitening import covariance
 
 __all__ = ["descent_path", "loss_surface", "covariance_ellipse", "plot_scatter_panels", "plot_loss_contours"]
 
@@ -191,9 +191,9 @@ def plot_loss_contours(problems: Mapping[str, Sequence[torch.Tensor]], steps: in
         ticks = [lo + (hi - lo) * (k / levels) ** 2 for k in range(1, levels + 1)]
         ax.contour(w1, w2, L, levels=ticks, cmap="Blues_r", linewidths=0.8)
         ax.plot(path[:, 0], path[:, 1], "-o", color="tab:orange", markersize=2.5, linewidth=1,
-                label=t(f"{steps} steps of gradient descent", f"경사 하강법 {steps}단계"))
+                label=_("{steps} steps of gradient descent").format(steps=steps))
         ax.plot(float(w_star[0]), float(w_star[1]), marker="*", color="red", markersize=11, linestyle="none",
-                label=t("minimum", "최솟값"))
+                label=_("minimum"))
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("$w_1$")
