@@ -21,6 +21,7 @@ from .batchrenorm import BatchRenorm, RenormSchedule, batch_renorm
 from .batchinstance import BatchInstanceNorm, clamp_gates_, param_groups
 from .switchnorm import SwitchNorm
 from .spectralnorm import SpectralNorm, spectral_norm
+from .dynamictanh import DynamicTanh, dynamic_tanh
 
 __version__ = "0.1.0"
 
@@ -36,4 +37,5 @@ __all__ = [
     "BatchInstanceNorm", "clamp_gates_", "param_groups",
     "SwitchNorm",
     "SpectralNorm", "spectral_norm",
+    "DynamicTanh", "dynamic_tanh",
 ]
