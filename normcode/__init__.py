@@ -22,6 +22,7 @@ from .batchinstance import BatchInstanceNorm, clamp_gates_, param_groups
 from .switchnorm import SwitchNorm
 from .spectralnorm import SpectralNorm, spectral_norm
 from .dynamictanh import DynamicTanh, dynamic_tanh
+from .syncbatchnorm import SyncBatchNorm
 
 __version__ = "0.1.0"
 
@@ -38,4 +39,5 @@ __all__ = [
     "SwitchNorm",
     "SpectralNorm", "spectral_norm",
     "DynamicTanh", "dynamic_tanh",
+    "SyncBatchNorm",
 ]
