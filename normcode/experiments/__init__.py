@@ -14,7 +14,7 @@ One module per idea:
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import data, ics, models, noisy, probes, training, transformer
+from . import data, ics, models, noisy, probes, renorm, training, transformer
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
 from .ics import median_drift, run_ics_experiment
