@@ -16,8 +16,11 @@ ZCA whitening      :math:`U \Lambda^{-1/2} U^\top`        :math:`I`
 
 Every feature is standardized *across the m samples* (one mean and one standard
 deviation per column), not per sample. Any :math:`QW_\text{PCA}` with :math:`Q`
-orthogonal also whitens; ZCA is the one with a symmetric :math:`W`, and the one
-whose output stays closest to the centred data, :math:`\min E\|z - (x-\mu)\|^2`
+orthogonal also whitens; ZCA is the only symmetric positive-definite :math:`W`
+(:math:`U\,\mathrm{diag}(\pm\lambda_k^{-1/2})U^\top` gives :math:`2^d` symmetric
+whitening matrices, one per choice of signs; only the all-plus one is positive
+definite), and the one whose output stays closest to the centred data,
+:math:`\min E\|z - (x-\mu)\|^2`
 (Kessy, Lewin & Strimmer 2018, arXiv 1512.00809).
 
 The second half measures why this matters for optimization: gradient descent on
@@ -162,7 +165,7 @@ def pca_whiten(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine]
 
 
 def zca_whiten(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine]:
-    r"""ZCA (Mahalanobis) whitening: :math:`W = U(\Lambda+\epsilon)^{-1/2}U^\top = \Sigma^{-1/2}`, the symmetric whitening.
+    r"""ZCA (Mahalanobis) whitening: :math:`W = U(\Lambda+\epsilon)^{-1/2}U^\top = \Sigma^{-1/2}`, the symmetric positive-definite whitening.
 
     PCA whitening followed by the rotation back to the original axes, so each
     output feature stays as close as possible to the input feature of the same
