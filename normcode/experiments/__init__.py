@@ -17,7 +17,7 @@ numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 from . import data, ics, models, noisy, probes, renorm, training, transformer
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
-from .ics import median_drift, run_ics_experiment
+from .ics import layer_median_probe, median_drift, median_drifts, run_ics_experiment
 from .models import Block, Net, make_activation, mlp, record, small_cnn, weight_layers
 from .noisy import NoisyNorm
 from .probes import (ICS, Landscape, ics_probe, internal_covariate_shift, landscape_probe,
@@ -33,5 +33,5 @@ __all__ = [
     "History", "set_seed", "deterministic", "evaluate", "make_optimizer", "train",
     "unit_values", "unit_percentiles", "percentile_probe", "ICS", "internal_covariate_shift", "ics_probe",
     "Landscape", "loss_landscape", "landscape_probe",
-    "run_ics_experiment", "median_drift",
+    "run_ics_experiment", "median_drift", "median_drifts", "layer_median_probe",
 ]

@@ -8,18 +8,20 @@
   paths of chapter 1;
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
   explorer of chapter 2;
+* :mod:`~normcode.plotting.images` — a row of images on one grey scale (chapter 2's digits);
 * :mod:`~normcode.plotting.reparam` — training curves of several settings (chapter 8).
 
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, reparam, style, whitening
+from . import cubes, ics, images, reparam, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
 from .ics import ics_animation, ics_explorer, plot_ics_figure
+from .images import plot_image_row
 from .reparam import plot_loss_curves
 from .whitening import plot_loss_contours, plot_scatter_panels
 
-__all__ = ["style", "cubes", "whitening", "ics",
+__all__ = ["style", "cubes", "whitening", "ics", "images", "plot_image_row",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
            "plot_scatter_panels", "plot_loss_contours", "reparam", "plot_loss_curves"]
