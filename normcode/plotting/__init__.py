@@ -9,19 +9,22 @@
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
   explorer of chapter 2;
 * :mod:`~normcode.plotting.images` — a row of images on one grey scale (chapter 2's digits);
-* :mod:`~normcode.plotting.reparam` — training curves of several settings (chapter 8).
+* :mod:`~normcode.plotting.reparam` — training curves of several settings (chapter 8);
+* :mod:`~normcode.plotting.renorm` — batch renorm's clipping schedule and non-i.i.d. accuracy curves (chapter 9).
 
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, images, reparam, style, whitening
+from . import cubes, ics, images, renorm, reparam, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
 from .ics import ics_animation, ics_explorer, plot_ics_figure
 from .images import plot_image_row
+from .renorm import plot_non_iid_curves, plot_schedule
 from .reparam import plot_loss_curves
 from .whitening import plot_loss_contours, plot_scatter_panels
 
 __all__ = ["style", "cubes", "whitening", "ics", "images", "plot_image_row",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
-           "plot_scatter_panels", "plot_loss_contours", "reparam", "plot_loss_curves"]
+           "plot_scatter_panels", "plot_loss_contours", "reparam", "plot_loss_curves",
+           "renorm", "plot_schedule", "plot_non_iid_curves"]
