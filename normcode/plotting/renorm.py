@@ -28,8 +28,8 @@ def plot_schedule(schedule, steps: int, ax=None):
         ax = plt.subplots(figsize=(6, 2.8))[1]
     t = list(range(steps))
     bounds = [schedule(s) for s in t]
-    ax.plot(t, [b[0] for b in bounds], color=style.color("batch_renorm"), label=_("r_max"))
-    ax.plot(t, [b[1] for b in bounds], color=style.color("batch_renorm"), linestyle="--", label=_("d_max"))
+    ax.plot(t, [b[0] for b in bounds], color=style.color("batch_renorm"), label=_("bound r_max"))
+    ax.plot(t, [b[1] for b in bounds], color=style.color("batch_renorm"), linestyle="--", label=_("bound d_max"))
     ax.set_xlabel(_("training step"))
     ax.set_ylabel(_("clipping bound"))
     ax.legend()
