@@ -59,3 +59,16 @@ def test_elementwise_error_catches_a_wrong_small_entry_the_ratio_of_maxima_misse
     ratio_of_maxima = (right - wrong).abs().max() / (right.abs() + wrong.abs()).max()
     assert ratio_of_maxima < 1e-4                                 # the old formula would pass it
     assert gradcheck.verdict(gradcheck.relative_error(right, wrong)) == "probably wrong"
+
+
+def test_check_batchnorm_backward_passes_the_formula_and_fails_a_wrong_one(capsys):
+    def right(dy, x, gamma, eps=1e-5):
+        s = 1 / torch.sqrt(x.var(dim=0, unbiased=False) + eps)
+        xhat, dxhat = (x - x.mean(dim=0)) * s, gamma * dy
+        return s * (dxhat - dxhat.mean(dim=0) - xhat * (dxhat * xhat).mean(dim=0))
+
+    assert gradcheck.check_batchnorm_backward(right) < 1e-7
+    assert capsys.readouterr().out.count("-> correct") == 2
+    assert gradcheck.check_batchnorm_backward(lambda dy, x, gamma: gamma * dy, verbose=False) > 1e-2
+    with pytest.raises(ValueError, match="shape"):
+        gradcheck.check_batchnorm_backward(lambda dy, x, gamma: gamma)

@@ -22,7 +22,7 @@ def test_activation_inputs_has_two_panels_each_with_a_density_and_an_output_axis
 
 def test_sweeps_draw_the_seed_mean_in_each_techniques_colour():
     runs = {"none": [[0.2, 0.4], [0.4, 0.6]], "batch": [[0.9, 0.9], [0.9, 0.7]]}
-    fig = batchnorm.plot_sweeps([("learning rate", [0.1, 1.0], runs)])
+    fig = batchnorm.plot_sweeps([("learning rate", [0.1, 1.0], runs)], ylabel="test accuracy")
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {style.label("none"), style.label("batch")}

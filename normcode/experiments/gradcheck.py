@@ -24,9 +24,10 @@ from typing import Callable
 
 import torch
 
-from ..book.i18n import N_
+from ..book.i18n import N_, _
 
-__all__ = ["numeric_gradient", "relative_error", "verdict", "expected_range", "EXPECTED_RANGES"]
+__all__ = ["numeric_gradient", "relative_error", "verdict", "expected_range", "check_batchnorm_backward",
+           "EXPECTED_RANGES"]
 
 #: (upper bound, reading) pairs, from the CS231n notes on gradient checking.
 #: The readings are catalogue keys: print them as ``_(verdict(error))``.
@@ -132,3 +133,54 @@ def expected_range(error: float) -> str:
             return f"> {lower:.0e}" if bound == float("inf") else f"{lower:.0e} ... {bound:.0e}"
         lower = bound
     return f"> {lower:.0e}"
+
+
+def check_batchnorm_backward(implementation: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+                             m: int = 10, channels: int = 4, eps: float = 1e-5, seed: int = 0,
+                             verbose: bool = True) -> float:
+    r"""Check a hand-written batch normalization backward pass, CS231n style.
+
+    ``implementation(dy, x, gamma)`` must return :math:`\partial L/\partial x` for
+    :math:`L = \sum dy \odot y`, :math:`y = \gamma\hat{x} + \beta`, with the statistics of
+    ``x`` over dimension 0 (training mode, biased variance, ``eps`` inside the root).
+    It is compared, on a random float64 batch, with the central-difference gradient of
+    ``torch.nn.functional.batch_norm`` and with autograd through ``torch.nn.BatchNorm1d``;
+    each relative error is printed beside its expected range.
+
+    Args:
+        implementation: the function to check; receives ``dy`` ``(m, C)``, ``x`` ``(m, C)``, ``gamma`` ``(C,)``.
+        m, channels: the batch shape. eps: the ε of batch normalization. seed: seed of the batch.
+        verbose: print one line per reference.
+
+    Returns:
+        The larger of the two relative errors (below 1e-7 for a correct implementation).
+
+    Example:
+        >>> wrong = lambda dy, x, gamma: gamma * dy          # ignores the statistics
+        >>> check_batchnorm_backward(wrong, verbose=False) > 1e-2
+        True
+    """
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(m, channels, generator=g, dtype=torch.float64) * 2 + 1
+    dy = torch.randn(m, channels, generator=g, dtype=torch.float64)
+    gamma = torch.rand(channels, generator=g, dtype=torch.float64) + 0.5
+    mine = implementation(dy.clone(), x.clone(), gamma.clone())
+    if not torch.is_tensor(mine) or mine.shape != x.shape:
+        raise ValueError(f"the implementation must return a tensor of x's shape {tuple(x.shape)}, "
+                         f"got {getattr(mine, 'shape', type(mine).__name__)}")
+    numeric = numeric_gradient(
+        lambda v: (dy * torch.nn.functional.batch_norm(v, None, None, gamma, None, training=True, eps=eps)).sum(), x)
+    layer = torch.nn.BatchNorm1d(channels, eps=eps).double()
+    with torch.no_grad():
+        layer.weight.copy_(gamma)
+    x_in = x.clone().requires_grad_()
+    (dy * layer(x_in)).sum().backward()
+    errors = []
+    for name, other in ((N_("numerical gradient"), numeric), ("torch.nn.BatchNorm1d", x_in.grad)):
+        error = relative_error(mine.detach().to(torch.float64), other)
+        errors.append(error)
+        if verbose:
+            print(_("vs {name}: relative error {range} (correct: below 1e-07) -> {verdict}").format(
+                name=_(name) if name != "torch.nn.BatchNorm1d" else name, range=expected_range(error),
+                verdict=_(verdict(error))))
+    return max(errors)

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from ..book.i18n import N_, _
+from ..book.i18n import _
 from . import style
 
 __all__ = ["plot_activation_inputs", "plot_sweeps"]
@@ -66,14 +66,14 @@ def plot_activation_inputs(values: torch.Tensor, limit: float = 4.0):
 
 
 def plot_sweeps(panels: Sequence[tuple[str, Sequence[float], Mapping[str, Sequence[Sequence[float]]]]],
-                ylabel: str = N_("test accuracy")):
+                ylabel: str):
     """One panel per sweep: mean test accuracy over seeds against the swept value, the range over seeds shaded.
 
     Args:
         panels: ``(x label, values, runs)`` per panel, where ``runs`` is the output of
             :func:`normcode.experiments.sweeps.seeded_sweep`: ``{norm: [[accuracy per value] per seed]}``.
-            The x label is a catalogue key. Values are shown on a log axis.
-        ylabel: a catalogue key for the y axis.
+            The x label is shown as given (translate it with ``_`` first). Values are shown on a log axis.
+        ylabel: the y axis label, shown as given (translated with ``_`` by the caller).
 
     Returns:
         The matplotlib figure.
@@ -89,8 +89,8 @@ def plot_sweeps(panels: Sequence[tuple[str, Sequence[float], Mapping[str, Sequen
         ax.set_xscale("log")
         ax.set_xticks(values, [f"{v:g}" for v in values])   # plain labels: no minus sign for a font to miss
         ax.minorticks_off()
-        ax.set_xlabel(_(xlabel))
-        ax.set_ylabel(_(ylabel))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.set_ylim(0, 1.02)
         ax.legend()
     fig.tight_layout()
