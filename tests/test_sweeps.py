@@ -97,3 +97,14 @@ def test_seeded_sweep_worst_and_mean():
     assert sw.worst([[0.5, 0.1], [0.3, 0.9]]) == [0.3, 0.1]
     assert sw.worst([[0.5, 0.1], [0.3, 0.9]], high_is_bad=True) == [0.5, 0.9]
     assert sw.seed_mean([[0.5, 0.1], [0.3, 0.9]]) == [0.4, 0.5]
+
+
+def test_verdicts_and_a_table_that_lines_up_korean_labels():
+    from normcode.experiments import sweeps as sw
+    assert sw.verdicts([[0.9, 0.3, 0.9], [0.85, 0.2, 0.4]]) == ["trains", "fails", "mixed"]
+    with pytest.raises(ValueError, match="fails < trains"):
+        sw.verdicts([[0.5]], trains=0.4, fails=0.5)
+    table = sw.format_table("lr", [0.1, 1.0], {"배치 정규화": ["학습됨", "실패"], "none": ["mixed", "fails"]}).splitlines()
+    widths = [sw._width(line) for line in table]
+    assert len(set(widths)) == 1                                  # every line ends in the same column
+    assert table[1].endswith("  학습됨    실패")

@@ -8,7 +8,8 @@ handful of brief, seeded training runs or measurements:
   initialisation scale, the batch size).
 * :func:`seeded_sweep` — the same over several seeds (model initialisation and
   batch order), so a claim can be checked on the worst seed; :func:`worst` and
-  :func:`seed_mean` summarize it.
+  :func:`seed_mean` summarize it, :func:`verdicts` turns it into words that hold
+  on every seed ("trains", "fails", "mixed") and :func:`format_table` prints them.
 * :func:`normalized_value_spread` — the noise of batch statistics: how much one
   example's normalized value :math:`\hat{x}` moves when its batch-mates change,
   for several batch sizes :math:`m` (it shrinks about as :math:`1/\sqrt{m}`).
@@ -26,16 +27,18 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Iterable, Sequence
+import unicodedata
+from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ..book.i18n import N_
 from ..functional import batch_norm
 from .data import Split
 from .training import train
 
-__all__ = ["accuracy_sweep", "seeded_sweep", "worst", "seed_mean", "normalized_value_spread", "train_eval_gap", "train_mode_accuracy", "loglog_slope"]
+__all__ = ["accuracy_sweep", "seeded_sweep", "worst", "seed_mean", "verdicts", "format_table", "normalized_value_spread", "train_eval_gap", "train_mode_accuracy", "loglog_slope"]
 
 
 def accuracy_sweep(make_model: Callable[[str, float], nn.Module], data: Split, values: Sequence[float],
@@ -137,6 +140,55 @@ def seed_mean(runs: Sequence[Sequence[float]]) -> list[float]:
         [0.8, 0.3]
     """
     return [round(sum(column) / len(column), 12) for column in zip(*runs)]
+
+
+#: The words of :func:`verdicts` (catalogue keys: print them through ``_``).
+TRAINS, FAILS, MIXED = N_("trains"), N_("fails"), N_("mixed")
+
+
+def verdicts(runs: Sequence[Sequence[float]], trains: float = 0.8, fails: float = 0.5) -> list[str]:
+    """Per value of a :func:`seeded_sweep` row, a verdict that holds on every seed.
+
+    ``"trains"`` if every seed reaches ``trains``, ``"fails"`` if no seed gets above
+    ``fails``, ``"mixed"`` otherwise. Words rather than digits: they do not change when
+    the last digit of an accuracy does (another CPU, another library version).
+
+    Example:
+        >>> verdicts([[0.9, 0.3, 0.9], [0.85, 0.2, 0.4]])
+        ['trains', 'fails', 'mixed']
+    """
+    if not 0 <= fails < trains <= 1:
+        raise ValueError(f"need 0 <= fails < trains <= 1, got fails={fails}, trains={trains}")
+    low, high = worst(runs), worst(runs, high_is_bad=True)
+    return [TRAINS if a >= trains else FAILS if b <= fails else MIXED for a, b in zip(low, high)]
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font (Hangul and other wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def format_table(title: str, values: Sequence, rows: Mapping[str, Sequence[str]], first: int = 20,
+                 column: int = 8) -> str:
+    """A plain-text table: ``title`` and the ``values`` as header, then one line per row label.
+
+    Columns are padded by display width, so Korean labels line up with English ones.
+
+    Example:
+        >>> print(format_table("lr", [0.1, 1.0], {"none": ["mixed", "fails"]}, first=8))
+        lr           0.1     1.0
+          none     mixed   fails
+    """
+    def left(text: str, width: int) -> str:
+        return text + " " * max(width - _width(text), 0)
+
+    def right(text: str, width: int) -> str:
+        return " " * max(width - _width(text), 0) + text
+
+    lines = [left(title, first) + "".join(right(f"{v}", column) for v in values)]
+    lines += [left("  " + label, first) + "".join(right(cell, column) for cell in cells)
+              for label, cells in rows.items()]
+    return "\n".join(lines)
 
 
 @torch.no_grad()
