@@ -33,7 +33,7 @@ def test_noisy_figure_uses_the_shared_colours_and_a_percentile_legend():
     assert acc.lines[2].get_linestyle() == "--"                  # noisy BN dashed
     assert all(line.get_color() == style.color("batch") for line in bn.lines)
     assert all(line.get_linestyle() == "--" for line in noisy.lines)
-    assert [t.get_text() for t in bn.get_legend().get_texts()] == ["15th percentile", "median", "85th percentile"]
+    assert [t.get_text() for t in bn.get_legend().get_texts()] == ["15th percentile", "median (50th percentile)", "85th percentile"]
     plt.close(fig)
 
 

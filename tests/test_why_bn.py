@@ -67,3 +67,42 @@ def test_first_order_prediction_fails_without_bn_and_is_exact_with_it():
     w = torch.ones(6, dtype=torch.float64)
     assert why_bn.first_order_error(x, w) > 0.05
     assert why_bn.first_order_error(x, w, 1.0, 0.0) < 1e-9
+
+
+def test_probe_schedule_and_nan_elsewhere():
+    data = load_digits(seed=0)
+    X, y = data.X_train[:30], data.y_train[:30]
+    runs = why_bn.noisy_bn_runs(data, ("batch",), seeds=(0,), steps=8, eval_every=4, hidden=(8, 8), watch=X,
+                                layer=1, probed={"batch": why_bn.landscape_record(X, y, etas=(0.1,), small_etas=(0.01,),
+                                                                                   ics_layers=(1,))},
+                                probe_every=2, probe_until={"batch": 2})
+    h = runs.histories["batch"][0]
+    assert h.eval_step == [0, 2, 4, 6, 8]
+    loss = h.series("land.loss")
+    assert not loss[[0, 1, 2, 4]].isnan().any() and loss[3].isnan()      # step 6: after probe_until, not a multiple of 4
+    acc = h.series("acc")
+    assert acc[[1, 3]].isnan().all() and not acc[[0, 2, 4]].isnan().any()
+    assert h.series("small.loss")[0] == loss[0] and "ics1.cosine" in h.records
+    with pytest.raises(ValueError, match="multiple"):
+        why_bn.noisy_bn_runs(data, ("batch",), eval_every=3, probed={"batch": lambda m: {}}, probe_every=2)
+
+
+def test_probe_loss_matches_the_landscape_start_and_window_keeps_matched_evaluations():
+    data = load_digits(seed=0)
+    X, y = data.X_train[:40], data.y_train[:40]
+    net = why_bn.mlp(hidden=(16, 16), activation="relu", norm="batch", seed=0)
+    land = why_bn.landscape_record(X, y, etas=(0.1,), ics_layers=())(net)
+    assert why_bn.probe_loss(net, X, y) == pytest.approx(land["land"]["loss"], rel=1e-6)
+    kwargs = dict(seeds=(0,), steps=40, lr=0.1, eval_every=20, hidden=(16, 16), probe_every=5)
+    full = why_bn.noisy_bn_runs(data, ("batch",), probed={"batch": why_bn.landscape_record(X, y, (0.1,), ics_layers=())},
+                                **kwargs).histories["batch"][0]
+    part = why_bn.noisy_bn_runs(data, ("batch",), probed={"batch": why_bn.landscape_record(X, y, (0.1,), ics_layers=())},
+                                probe_until={"batch": 0}, window=(0.5, 1.8), window_batch=(X, y),
+                                **kwargs).histories["batch"][0]
+    a, b = full.series("land.loss"), part.series("land.loss")
+    inside = (a > 0.5) & (a < 1.8)
+    assert torch.equal(a[inside], b[inside])                     # every evaluation in the window is kept
+    assert why_bn.matched_medians(full, 0.5, 1.8) == why_bn.matched_medians(part, 0.5, 1.8)
+    assert inside.sum() >= 1 and b.isnan().any()                # something matched, something skipped
+    with pytest.raises(ValueError, match="window_batch"):
+        why_bn.noisy_bn_runs(data, ("batch",), window=(0.2, 1.5))

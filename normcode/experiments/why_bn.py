@@ -22,22 +22,23 @@ because small networks trained at large learning rates are chaotic across machin
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
-from ..book.i18n import N_
-from . import noisy  # noqa: F401  (registers "noisy_batch" and "noise_only")
+from .noisy import NoisyNorm  # importing noisy registers "noisy_batch" and "noise_only"
 from .data import Split
-from .landscape_bands import ETAS, landscape_band_probe
+from .landscape_bands import ETAS
 from .models import mlp
-from .probes import ics_probe
+from .probes import ics_probe, loss_landscape
 from .train_mode import train_mode_accuracy_probe, train_mode_percentile_probe
 from .training import History, train
 
-__all__ = ["NoisyRuns", "noisy_bn_runs", "jumpiness", "landscape_record", "matched_medians",
-           "MATCHED_KEYS", "linear_chain", "first_order_error"]
+__all__ = ["NoisyRuns", "noisy_bn_runs", "jumpiness", "landscape_record", "probe_loss", "matched_medians",
+           "MATCHED_KEYS", "without_noise", "linear_chain", "first_order_error"]
 
 
 @dataclass
@@ -61,29 +62,117 @@ class NoisyRuns:
         return [float(h.series(name)[-1]) for h in self.histories[norm]]
 
 
+def _bands(etas: torch.Tensor, losses: torch.Tensor, changes: torch.Tensor, g_norm: float, start: float) -> dict:
+    """The band edges of :func:`~normcode.experiments.landscape_bands.landscape_bands` for one grid of step sizes."""
+    beta = float((changes / (etas * g_norm)).max()) if g_norm > 0 else 0.0
+    return {"loss": start, "loss_min": float(losses.min()), "loss_max": float(losses.max()),
+            "grad_change_min": float(changes.min()), "grad_change_max": float(changes.max()),
+            "beta_smoothness": beta}
+
+
 def landscape_record(X: torch.Tensor, y: torch.Tensor, etas: Sequence[float] = ETAS,
                      small_etas: Optional[Sequence[float]] = None, ics_layers: Sequence[int] = (4,),
-                     lr: float = 0.1) -> dict:
-    r"""Probes for ``train(record=...)``: the landscape along the gradient and gradient-based ICS.
+                     lr: float = 0.1) -> Callable[[torch.nn.Module], dict]:
+    r"""A probe for :func:`noisy_bn_runs`: the landscape along the gradient and gradient-based ICS.
 
-    * ``"land.*"`` — :func:`~normcode.experiments.landscape_bands.landscape_bands` over ``etas``
-      (loss where the walk starts, loss band, gradient-change band, effective β-smoothness);
-    * ``"small.*"`` — the same over ``small_etas``, if given (same run, same evaluations);
-    * ``"ics{i}.*"`` — Santurkar et al.'s ICS of weight layer ``i`` (0-based), for ``i`` in ``ics_layers``,
-      with the earlier layers stepping at learning rate ``lr``.
+    The probe returns
+
+    * ``"land"`` — the edges of the loss and gradient-change bands over ``etas``, as
+      :func:`~normcode.experiments.landscape_bands.landscape_bands` (loss where the walk
+      starts, loss band, gradient-change band, effective β-smoothness);
+    * ``"small"`` — the same over ``small_etas``, if given (one walk along the same
+      gradient covers both grids);
+    * ``"ics{i}"`` — Santurkar et al.'s ICS of weight layer ``i`` (0-based), for ``i`` in
+      ``ics_layers``, with the earlier layers stepping at learning rate ``lr``.
 
     Args:
         X: ``(B, 64)`` the fixed probe batch; y: ``(B,)``.
 
     Example:
-        >>> sorted(landscape_record(torch.rand(4, 64), torch.zeros(4, dtype=torch.long), ics_layers=(2,)))
-        ['ics2', 'land']
+        >>> from normcode.experiments.models import mlp
+        >>> out = landscape_record(torch.rand(8, 64), torch.zeros(8, dtype=torch.long), small_etas=(0.01,),
+        ...                        ics_layers=(2,))(mlp(hidden=(8, 8, 8), norm="batch", seed=0))
+        >>> sorted(out), out["land"]["loss"] == out["small"]["loss"]
+        (['ics2', 'land', 'small'], True)
     """
-    record = {"land": landscape_band_probe(X, y, etas)}
-    if small_etas is not None:
-        record["small"] = landscape_band_probe(X, y, small_etas)
-    for i in ics_layers:
-        record[f"ics{i}"] = ics_probe(X, y, layer=i, lr=lr)
+    main = [float(e) for e in etas]
+    small = [float(e) for e in small_etas] if small_etas is not None else []
+    ics = {i: ics_probe(X, y, layer=i, lr=lr) for i in ics_layers}
+
+    def probe(model: torch.nn.Module) -> dict:
+        land = loss_landscape(model, X, y, main + small)
+        k = len(main)
+        out = {"land": _bands(land.etas[:k], land.losses[:k], land.gradient_change[:k], land.gradient_norm,
+                              land.start_loss)}
+        if small:
+            out["small"] = _bands(land.etas[k:], land.losses[k:], land.gradient_change[k:], land.gradient_norm,
+                                  land.start_loss)
+        for i, f in ics.items():
+            out[f"ics{i}"] = f(model)
+        return out
+
+    return probe
+
+
+@torch.no_grad()
+def probe_loss(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    r"""Cross-entropy of ``model`` on ``(X, y)`` in training mode (batch statistics), leaving the model as it was.
+
+    The same number as ``landscape_bands(...)["loss"]`` for a model without injected noise,
+    but without copying the model: the normalization layers' running estimates are saved
+    and restored around one forward pass.
+
+    Example:
+        >>> from normcode.experiments.models import mlp
+        >>> net = mlp(hidden=(8,), norm="batch", seed=0)
+        >>> before = [b.clone() for b in net.buffers()]
+        >>> loss = probe_loss(net, torch.rand(16, 64), torch.zeros(16, dtype=torch.long))
+        >>> all(torch.equal(a, b) for a, b in zip(before, net.buffers())), loss > 0
+        (True, True)
+    """
+    saved = [b.clone() for b in model.buffers()]
+    was_training = model.training
+    model.train()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return float(F.cross_entropy(model(X), y))
+    finally:
+        model.train(was_training)
+        for b, v in zip(model.buffers(), saved):
+            b.copy_(v)
+
+
+def _nan_like(value):
+    if isinstance(value, dict):
+        return {k: _nan_like(v) for k, v in value.items()}
+    if isinstance(value, torch.Tensor):
+        return torch.full_like(value, float("nan"), dtype=torch.float32)
+    return float("nan")
+
+
+def _scheduled(probes: dict, eval_every: int, every: dict, merged: Sequence[str] = ()) -> Callable[[torch.nn.Module], dict]:
+    """A recorder that runs ``probes[name]`` only at the steps where ``every[name](step)`` is true (NaN elsewhere).
+
+    The ``{name: value}`` results of the probes named in ``merged`` are recorded under their own names.
+    """
+    state = {"call": 0, "shape": {}}
+
+    def record(model: torch.nn.Module) -> dict:
+        step = state["call"] * eval_every
+        state["call"] += 1
+        out = {}
+        for name, f in probes.items():
+            if name not in state["shape"] or every[name](step, model):
+                value = f(model)
+                state["shape"][name] = value
+            else:
+                value = _nan_like(state["shape"][name])
+            if name in merged:
+                out.update(value)      # {"land": {...}, "ics4": {...}} recorded as "land.*", "ics4.*"
+            else:
+                out[name] = value
+        return out
+
     return record
 
 
@@ -91,8 +180,18 @@ def noisy_bn_runs(data: Split, norms: Sequence[str] = ("none", "batch", "noisy_b
                   seeds: Sequence[int] = (0, 1, 2), steps: int = 300, lr: float = 0.1, eval_every: int = 25,
                   hidden: Sequence[int] = (100,) * 6, watch: Optional[torch.Tensor] = None, layer: int = 3,
                   unit: int = 0, norm_kwargs: Optional[dict] = None, batch_size: int = 60,
-                  probed: Optional[dict] = None, probe_every: int = 5) -> NoisyRuns:
+                  probed: Optional[dict] = None, probe_every: int = 5,
+                  probe_until: Optional[dict] = None, window: Optional[tuple[float, float]] = None,
+                  window_batch: Optional[tuple[torch.Tensor, torch.Tensor]] = None) -> NoisyRuns:
     r"""Train one ReLU MLP per normalization and seed, with SGD and momentum 0.9 (Santurkar et al.'s noisy-BN test).
+
+    Every run records, every ``eval_every`` steps, ``"acc"`` (training-mode test accuracy)
+    and, if a watch batch is given, ``"pct"`` (15/50/85th percentiles of one unit). A run
+    of a technique in ``probed`` is evaluated every ``probe_every`` steps instead, with
+    that probe (e.g. :func:`landscape_record`) recorded at every evaluation up to step
+    ``probe_until[norm]`` (all of them if absent) and at multiples of ``eval_every`` after
+    it (and, with ``window``, wherever the loss lies in the window); the other records stay
+    at multiples of ``eval_every``. Records skipped at an evaluation are NaN.
 
     Args:
         data: the digits :class:`~normcode.experiments.data.Split` (inputs ``(N, 64)``).
@@ -104,8 +203,13 @@ def noisy_bn_runs(data: Split, norms: Sequence[str] = ("none", "batch", "noisy_b
             ``unit`` of hidden layer ``layer`` (its pre-activation, after BN and noise)
             are recorded in training mode; ``None`` records no percentiles.
         norm_kwargs: passed to every normalization layer (e.g. ``{"per_sample": True}``).
-        probed: ``{norm: record}`` extra probes (e.g. :func:`landscape_record`) for some of the
-            techniques; those runs are evaluated every ``probe_every`` steps instead of ``eval_every``.
+        probed: ``{norm: probe}``, a probe returning ``{name: value}`` for some techniques.
+        probe_every: the evaluation interval of the probed runs (``eval_every`` must be a multiple of it).
+        probe_until: ``{norm: step}``, the last step at which the probe runs every ``probe_every`` steps.
+        window, window_batch: ``(lo, hi)`` and ``(X, y)``: after ``probe_until`` the probe also runs at
+            every evaluation at which the training-mode loss on ``(X, y)`` lies in ``(lo, hi)``
+            (:func:`probe_loss`), so that comparisons at matched loss (:func:`matched_medians`) keep
+            every evaluation they use.
 
     Returns:
         A :class:`NoisyRuns`.
@@ -118,25 +222,43 @@ def noisy_bn_runs(data: Split, norms: Sequence[str] = ("none", "batch", "noisy_b
     """
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed, e.g. seeds=(0, 1, 2)")
-    probed = dict(probed or {})
+    probed, probe_until = dict(probed or {}), dict(probe_until or {})
+    if (window is None) != (window_batch is None):
+        raise ValueError("give window=(lo, hi) together with window_batch=(X, y), or neither")
+    if probed and eval_every % probe_every:
+        raise ValueError(f"eval_every ({eval_every}) must be a multiple of probe_every ({probe_every})")
     runs = NoisyRuns(seeds=tuple(seeds))
     for norm in norms:
         for seed in seeds:
             model = mlp(hidden=tuple(hidden), activation="relu", norm=norm, seed=seed,
                         norm_kwargs=None if norm == "none" else norm_kwargs)
-            record = {"acc": train_mode_accuracy_probe(data.X_test, data.y_test)}
+            probes = {"acc": train_mode_accuracy_probe(data.X_test, data.y_test)}
             if watch is not None:
-                record["pct"] = train_mode_percentile_probe(watch, layer=layer, unit=unit)
-            record.update(probed.get(norm, {}))
+                probes["pct"] = train_mode_percentile_probe(watch, layer=layer, unit=unit)
+            sparse = lambda step, net: step % eval_every == 0  # noqa: E731
+            every = {name: sparse for name in probes}
+            interval = eval_every
+            if norm in probed:
+                until = probe_until.get(norm, steps)
+
+                def dense(step, net, until=until):
+                    if step <= until or step % eval_every == 0:
+                        return True
+                    return window is not None and window[0] < probe_loss(net, *window_batch) < window[1]
+
+                probes["probe"] = probed[norm]
+                every["probe"] = dense
+                interval = probe_every
+            record = _scheduled(probes, interval, every, merged=("probe",))
             history = train(model, data, steps=steps, lr=lr, optimizer="momentum", seed=seed,
-                            eval_every=probe_every if norm in probed else eval_every, record=record,
-                            batch_size=batch_size)
+                            eval_every=interval, record=record, batch_size=batch_size)
             runs.histories.setdefault(norm, []).append(history)
             runs.models.setdefault(norm, []).append(model)
     return runs
 
 
-def jumpiness(history: History, name: str = "pct", column: int = 1, every: Optional[int] = None) -> float:
+def jumpiness(history: History, name: str = "pct", column: int = 1, every: Optional[int] = None,
+              until: Optional[int] = None) -> float:
     r"""Mean absolute change of a recorded percentile between consecutive evaluations.
 
     .. math::
@@ -150,21 +272,42 @@ def jumpiness(history: History, name: str = "pct", column: int = 1, every: Optio
         column: which percentile (``1``: the median).
         every: keep only the evaluations at multiples of ``every`` steps, so that runs
             evaluated at different intervals are compared over the same interval.
+        until: keep only the evaluations up to this step (to compare runs of different lengths).
 
     Example:
         >>> h = History(eval_step=[0, 1, 2, 3, 4], records={"pct": [[0, 0, 0], [0, 1, 0], [0, 3, 0], [0, 2, 0], [0, 4, 0]]})
-        >>> round(jumpiness(h), 3), jumpiness(h, every=2)
-        (1.667, 1.0)
+        >>> round(jumpiness(h), 3), jumpiness(h, every=2), jumpiness(h, until=3)
+        (1.667, 1.0, 1.5)
     """
-    keep = [i for i, s in enumerate(history.eval_step) if s > 0 and (every is None or s % every == 0)]
+    keep = [i for i, s in enumerate(history.eval_step)
+            if s > 0 and (every is None or s % every == 0) and (until is None or s <= until)]
     values = history.series(name)[keep, column].double()
     if values.numel() < 2:
         raise ValueError(f"jumpiness needs at least two evaluations after step 0, got {values.numel()}")
     return float((values[1:] - values[:-1]).abs().mean())
 
 
-#: The quantities :func:`matched_medians` returns (catalogue keys: translate with ``_``).
-MATCHED_KEYS = (N_("loss band"), N_("gradient change"), N_("beta-smoothness"), N_("ICS l2"), N_("ICS cosine"))
+def without_noise(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose :class:`~normcode.experiments.noisy.NoisyNorm` layers inject no noise.
+
+    Batch statistics are still used in training mode; only :math:`s = 1, \\delta = 0` is fixed.
+
+    Example:
+        >>> net = mlp(hidden=(4,), norm="noisy_batch", seed=0)
+        >>> quiet = without_noise(net).train()
+        >>> x = torch.randn(8, 64)
+        >>> bool(torch.allclose(quiet(x), quiet(x)))
+        True
+    """
+    quiet = copy.deepcopy(model)
+    for layer in quiet.modules():
+        if isinstance(layer, NoisyNorm):
+            layer.mean_range, layer.scale_range = 0.0, (1.0, 1.0)
+    return quiet
+
+
+#: The quantities :func:`matched_medians` returns.
+MATCHED_KEYS = ("loss band", "gradient change", "beta-smoothness", "ICS l2", "ICS cosine")
 
 
 def matched_medians(history: History, lo: float = 0.2, hi: float = 1.5, name: str = "land",

@@ -23,11 +23,16 @@ __all__ = ["plot_noisy_bn", "plot_landscape", "PERCENTILE_ALPHA"]
 
 #: Opacity of the 15th, 50th and 85th percentile lines (the median is drawn solid).
 PERCENTILE_ALPHA = {15: 0.45, 50: 1.0, 85: 0.45}
-_PERCENTILE_LABELS = {15: N_("15th percentile"), 50: N_("median"), 85: N_("85th percentile")}
+_PERCENTILE_LABELS = {15: N_("15th percentile"), 50: N_("median (50th percentile)"), 85: N_("85th percentile")}
 
 
 def _history_arrays(history, name: str):
-    return list(history.eval_step), history.series(name)
+    """Steps and values of a recorded series, without the evaluations at which it was not recorded (NaN)."""
+    values = history.series(name)
+    rows = values.reshape(len(values), -1)
+    keep = ~rows.isnan().any(dim=1)
+    steps = [s for s, k in zip(history.eval_step, keep.tolist()) if k]
+    return steps, values[keep]
 
 
 def plot_noisy_bn(histories: Mapping[str, object], bands: Sequence[str] = ("batch", "noisy_batch"),
@@ -95,9 +100,12 @@ def plot_landscape(histories: Mapping[str, object], name: str = "land", ics: Opt
         look = style.line(norm)
         for ax, quantity in zip(axes[:2], ("loss", "grad_change")):
             steps, lower, upper = band(h, quantity, name=name)
+            keep = ~(lower.isnan() | upper.isnan())
+            steps, lower, upper = steps[keep], lower[keep], upper[keep]
             ax.fill_between(steps, lower, upper, color=look["color"], alpha=0.35, label=look["label"])
         if ics is not None:
-            axes[2].plot(h.eval_step[1:], h.series(f"{ics}.cosine")[1:], **look)
+            steps, cosine = _history_arrays(h, f"{ics}.cosine")
+            axes[2].plot(steps[1:], cosine[1:], **look)
     axes[0].set(yscale="log", ylabel=_("loss along the gradient"))
     axes[1].set(yscale="log", ylabel=_("gradient change along the gradient"))
     if ics is not None:
