@@ -126,12 +126,13 @@ def grade_one(submission: Path, autograder: Path) -> dict:
     from otter.api import grade_submission
 
     start = time.perf_counter()
+    submission, autograder = submission.resolve(), autograder.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         # otter grades in a temporary folder; run from an empty one so nothing of this checkout leaks in
         here = os.getcwd()
         os.chdir(tmp)
         try:
-            results = grade_submission(str(submission.resolve()), str(autograder.resolve()), quiet=True)
+            results = grade_submission(str(submission), str(autograder), quiet=True)
         finally:
             os.chdir(here)
     questions = {}

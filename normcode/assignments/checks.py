@@ -28,7 +28,7 @@ __all__ = [
     "bn_forward", "bn_forward_constant_feature", "bn_running_update", "bn_eval", "bn_backward",
     "bn_backward_numeric", "init_sweep",
     "ln_forward", "ln_backward", "gn_forward", "gn_backward", "batch_size_study",
-    "brn_forward", "brn_identity", "brn_gradient", "renorm_study",
+    "brn_forward", "brn_identity", "brn_identity_verified", "brn_gradient", "renorm_study",
     "power_iteration", "spectral_normalize", "gan_study",
 ]
 
@@ -563,6 +563,15 @@ def brn_identity(batch_renorm_forward: Callable, lang: str = "en") -> None:
               "batch normalization (F.batch_norm(..., training=True)) whatever the running estimates are.",
               "r_max = 1, d_max = 0이면 r은 1로, d는 0으로 잘리므로 이동 추정치가 무엇이든 배치 재정규화는 배치 "
               "정규화(F.batch_norm(..., training=True))와 같아야 합니다.")
+
+
+def brn_identity_verified(is_batch_norm: Any, lang: str = "en") -> None:
+    """The student's own comparison of batch renormalization (r_max = 1, d_max = 0) with batch normalization."""
+    if is_batch_norm is not True:
+        _fail(lang, "`is_batch_norm` should hold the result (True) of comparing batch_renorm_forward(..., r_max=1.0, "
+              "d_max=0.0) with F.batch_norm(..., training=True) using torch.allclose.",
+              "`is_batch_norm`에는 batch_renorm_forward(..., r_max=1.0, d_max=0.0)와 F.batch_norm(..., training=True)을 "
+              "torch.allclose로 비교한 결과(True)가 들어 있어야 합니다.")
 
 
 def brn_gradient(batch_renorm_forward: Callable, lang: str = "en", r_max: float = 3.0, d_max: float = 5.0) -> None:
