@@ -456,6 +456,11 @@ def gn_forward(groupnorm_forward: Callable, lang: str = "en", num_groups: int = 
                     "x.reshape(N, G, C // G, H, W) (or x.reshape(N, G, -1)), as PyTorch groups them.",
                     "그룹이 G번째마다 채널을 하나씩 모읍니다. 그룹은 *연속된* C/G개의 채널입니다. PyTorch처럼 "
                     "x.reshape(N, G, C // G, H, W)(또는 x.reshape(N, G, -1))로 묶으세요."),
+        "batch": (affine(_standardize(x.reshape(n, num_groups, -1), (0, 2)).reshape(x.shape)),
+                  "Your statistics average over the examples of the batch too. Group normalization computes them "
+                  "per example: mean and variance over the last axis of x.reshape(N, G, -1) only.",
+                  "통계를 배치의 예제들에 걸쳐서도 평균 냈습니다. 그룹 정규화는 통계를 예제마다 구합니다. "
+                  "x.reshape(N, G, -1)의 마지막 축에 대해서만 평균과 분산을 구하세요."),
         "layer": (affine(_standardize(x.reshape(n, -1), 1).reshape(x.shape)),
                   "Your output is layer normalization (one group of all channels): use num_groups.",
                   "출력이 레이어 정규화(모든 채널이 한 그룹)와 같습니다. num_groups를 쓰세요."),
