@@ -37,8 +37,18 @@ SOURCES = sorted((ROOT / "assignments").glob("*/*.ipynb"))
 IDS = [f"{p.parent.name}/{p.stem}" for p in SOURCES]
 SLUGS = sorted({p.stem for p in SOURCES})
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
-OFFLINE = (["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
-           if sys.platform == "linux" and shutil.which("unshare") and shutil.which("ip") and os.geteuid() == 0 else [])
+
+
+def _offline_prefix() -> list[str]:
+    """A command prefix that runs without network (a new network namespace with only loopback), where possible."""
+    prefix = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    if sys.platform != "linux" or not (shutil.which("unshare") and shutil.which("ip")):
+        return []
+    probe = subprocess.run(prefix + ["true"], capture_output=True)
+    return prefix if probe.returncode == 0 else []
+
+
+OFFLINE = _offline_prefix()
 
 # (name, assignment, line of the solution, the wrong line, question that must lose points, words of the message)
 MISTAKES = [

@@ -17,7 +17,7 @@ vanishes and its absence would go unnoticed).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -183,7 +183,7 @@ def bn_running_update(update_running: Callable, lang: str = "en", momentum: floa
     """Three calls of ``update_running(running_mean, running_var, x, momentum)`` against ``nn.BatchNorm1d``."""
     bn = torch.nn.BatchNorm1d(4, momentum=momentum, dtype=torch.float64)
     mean, var = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
-    biased_mean, biased_var = mean.clone(), var.clone()
+    biased_var = var.clone()
     keras_mean, keras_var = mean.clone(), var.clone()
     for step in range(3):
         x, _, _ = _bn_input(10 + step)
@@ -194,7 +194,6 @@ def bn_running_update(update_running: Callable, lang: str = "en", momentum: floa
         var = _tensor(out[1], (4,), "running_var", lang)
         # the wrong answers, followed from the same start
         mu, v_b, v_u = x.mean(0), x.var(0, unbiased=False), x.var(0, unbiased=True)
-        biased_mean = (1 - momentum) * biased_mean + momentum * mu
         biased_var = (1 - momentum) * biased_var + momentum * v_b
         keras_mean = momentum * keras_mean + (1 - momentum) * mu
         keras_var = momentum * keras_var + (1 - momentum) * v_u

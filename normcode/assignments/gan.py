@@ -15,11 +15,11 @@ Score the generator with :func:`normcode.experiments.mode_coverage`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from dataclasses import dataclass
 
 from ..experiments.data import ring_of_gaussians
 from ..experiments.training import deterministic, set_seed
