@@ -517,14 +517,15 @@ def _brn_case(seed: int = 0):
     return x, gamma, beta, rm, rv
 
 
-def _brn_reference(x, gamma, beta, rm, rv, r_max, d_max, detach=True, clip=True):
+def _brn_reference(x, gamma, beta, rm, rv, r_max, d_max, detach="rd", clip=True):
+    """Batch renormalization written out; ``detach`` names the factors treated as constants ("rd" is right)."""
     mu_b, var_b = x.mean(0), x.var(0, unbiased=False)
     sigma_b, sigma = torch.sqrt(var_b + EPS), torch.sqrt(rv + EPS)
     r, d = sigma_b / sigma, (mu_b - rm) / sigma
     if clip:
         r, d = r.clamp(1 / r_max, r_max), d.clamp(-d_max, d_max)
-    if detach:
-        r, d = r.detach(), d.detach()
+    r = r.detach() if "r" in detach else r
+    d = d.detach() if "d" in detach else d
     return gamma * ((x - mu_b) / sigma_b * r + d) + beta
 
 
@@ -595,18 +596,19 @@ def brn_gradient(batch_renorm_forward: Callable, lang: str = "en", r_max: float 
               "출력이 autograd로 x에 연결되어 있지 않습니다. x에 대한 torch 연산으로 계산하세요(x를 .detach()하거나 "
               "NumPy를 쓰지 마세요).")
     out.backward(dy)
-    xw = x.clone().requires_grad_()
-    _brn_reference(xw, gamma, beta, rm, rv, r_max, d_max, detach=False).backward(dy)
     grad = _tensor(xs.grad, x.shape, "x.grad", lang)
     if _same(grad, xr.grad):
         return
-    if _same(grad, xw.grad):
-        _fail(lang, "The gradient flows through r and d. They are constants in backpropagation: compute them from "
-              "detached statistics (σ_B.detach(), μ_B.detach()); otherwise the unclipped method is exactly "
-              "(x − μ)/σ and the gradient ignores that μ_B and σ_B depend on the batch.",
-              "기울기가 r과 d를 거쳐 흐릅니다. 역전파에서 둘은 상수입니다. 떼어 낸(detach) 통계(σ_B.detach(), "
-              "μ_B.detach())로 계산하세요. 그렇지 않으면 자르지 않은 방법은 정확히 (x − μ)/σ가 되어, μ_B와 σ_B가 "
-              "배치에 의존한다는 사실을 기울기가 무시합니다.")
+    for constants, en, ko in (("", "r and d", "r과 d를"), ("d", "r", "r을"), ("r", "d", "d를")):
+        xw = x.clone().requires_grad_()
+        _brn_reference(xw, gamma, beta, rm, rv, r_max, d_max, detach=constants).backward(dy)
+        if _same(grad, xw.grad):
+            _fail(lang, f"The gradient flows through {en}. r and d are constants in backpropagation: compute them "
+                  "from detached statistics (σ_B.detach(), μ_B.detach()); otherwise the unclipped method is exactly "
+                  "(x − μ)/σ and the gradient ignores that μ_B and σ_B depend on the batch.",
+                  f"기울기가 {ko} 거쳐 흐릅니다. 역전파에서 r과 d는 상수입니다. 떼어 낸(detach) 통계"
+                  "(σ_B.detach(), μ_B.detach())로 계산하세요. 그렇지 않으면 자르지 않은 방법은 정확히 (x − μ)/σ가 "
+                  "되어, μ_B와 σ_B가 배치에 의존한다는 사실을 기울기가 무시합니다.")
     _fail(lang, f"The gradient with respect to x differs from the reference (relative error "
           f"{relative_error(grad, xr.grad.double()):.1e}).",
           f"x에 대한 기울기가 기준값과 다릅니다(상대 오차 {relative_error(grad, xr.grad.double()):.1e}).")
