@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -134,7 +135,8 @@ def test_solution_scores_full_marks(generated, path, tmp_path):
     lang, slug = path.parent.name, path.stem
     result = grade(generated, lang, slug, solution_copy(generated, lang, slug), tmp_path)
     assert result["possible"] >= 6 and result["total"] == result["possible"], result["printed"]
-    assert result["seconds"] < 60, f"grading the solution took {result['seconds']} s"
+    # under a minute on 2 cores: counted in CPU time, which a machine shared with other jobs does not inflate
+    assert result["cpu_seconds"] < 60, f"grading the solution took {result['cpu_seconds']} s of CPU"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)
@@ -185,9 +187,11 @@ def test_student_notebook_has_no_solution_and_no_hidden_check(generated, slug):
         student = read_notebook(generated / lang / slug / "student" / f"{slug}.ipynb")
         text = "\n".join(source(c) for c in student["cells"])
         assert "BEGIN SOLUTION" not in text and "**Answer (for the teacher).**" not in text and "답(교사용)" not in text
-        solved = [line.strip() for c in code_cells(solution) for block in re.findall(
-            r"# BEGIN SOLUTION[^\n]*\n(.*?)# END SOLUTION", source(c), flags=re.S) for line in block.splitlines()]
-        leaked = [line for line in solved if len(line) > 25 and line in text]
+        block = r"# BEGIN SOLUTION[^\n]*\n(.*?)# END SOLUTION"
+        solved = [line.strip() for c in code_cells(solution) for b in re.findall(block, source(c), flags=re.S)
+                  for line in b.splitlines()]
+        given = "\n".join(re.sub(block, "", source(c), flags=re.S) for c in code_cells(solution))
+        leaked = [line for line in solved if len(line) > 25 and line in text and line not in given]
         assert not leaked, f"{lang}/{slug}: the student notebook shows solution lines {leaked[:3]}"
         init = [c for c in student["cells"] if "otter-init" in c.get("metadata", {}).get("tags", [])]
         assert len(init) == 1 and "hidden=False" in source(init[0]) and "hidden=True" not in source(init[0])
@@ -240,7 +244,7 @@ def test_on_colab_the_notebook_installs_this_release_and_otter_then_checks_offli
     assert all(r["ok"] for r in run["results"]), run["results"]
     # the first cell installs this release (and, through the extra, otter-grader) and nothing else
     (line,) = run["pip"]
-    (req,) = [Requirement(a.strip('"')) for a in line.split() if not a.startswith("-") and a != "install"]
+    (req,) = [Requirement(a) for a in shlex.split(line) if not a.startswith("-") and a != "install"]
     assert req.name == "normcode-textbook" and req.url == f"git+{REPO_URL}@v{normcode.__version__}"
     assert req.extras == {"book", "assignments"}
     assert not list(tmp_path.glob("*.ipynb")), "the check must work without the notebook file, as on Colab"

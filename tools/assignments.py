@@ -125,7 +125,7 @@ def grade_one(submission: Path, autograder: Path) -> dict:
     """Grade one submission: ``{"total", "possible", "questions": {q: {"score", "possible", "messages"}}}``."""
     from otter.api import grade_submission
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     submission, autograder = submission.resolve(), autograder.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         # otter grades in a temporary folder; run from an empty one so nothing of this checkout leaks in
@@ -140,12 +140,22 @@ def grade_one(submission: Path, autograder: Path) -> dict:
         messages = [r.message.strip() for r in test_file.test_case_results if not r.passed and r.message]
         questions[name] = {"score": test_file.score, "possible": test_file.possible, "messages": messages}
     return {"submission": str(submission), "total": results.total, "possible": results.possible,
-            "questions": questions, "seconds": round(time.perf_counter() - start, 1)}
+            "questions": questions, "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(_cpu_seconds() - cpu_start, 1)}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the kernel that ran the submission)."""
+    if os.name != "posix":
+        return time.process_time()
+    import resource
+    return sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for field in ("ru_utime", "ru_stime"))
 
 
 def _report(result: dict) -> str:
     lines = [f"{result['submission']}: {result['total']:g} / {result['possible']:g} points "
-             f"(graded in {result['seconds']:.0f} s)"]
+             f"(graded in {result['seconds']:.0f} s, {result['cpu_seconds']:.0f} s of CPU)"]
     for name, q in result["questions"].items():
         lines.append(f"  {name}: {q['score']:g} / {q['possible']:g}")
         for message in q["messages"]:
