@@ -70,7 +70,7 @@ MISTAKES = [
      "mu = groups.mean(dim=-1, keepdim=True)\n    var = ((groups - mu) ** 2).mean(dim=-1, keepdim=True)",
      "mu = groups.mean(dim=(0, 2), keepdim=True)\n    var = ((groups - mu) ** 2).mean(dim=(0, 2), keepdim=True)",
      "q2", "per example"),
-    ("r and d not detached", "03_batch_renormalization",
+    ("r not detached", "03_batch_renormalization",
      "r = (sigma_b.detach() / sigma)", "r = (sigma_b / sigma)", "q2", "The gradient flows through r."),
     ("r and d not clipped", "03_batch_renormalization",
      "r = (sigma_b.detach() / sigma).clamp(1 / r_max, r_max)\n    d = ((mu_b.detach() - running_mean) / sigma).clamp(-d_max, d_max)",
