@@ -88,7 +88,12 @@ def check_finite_stats(mean: torch.Tensor, var: torch.Tensor, layer: str) -> Non
     The common case costs two sums: a sum is finite only if every term is (a NaN or
     an infinity propagates). Only when a sum is not finite, which finite values can
     also cause by overflowing, are the elements themselves checked.
+
+    Under a ``torch.func`` transform (``vmap``, ``grad``, ...) the values are not
+    available to Python (``.item()`` is not allowed there), so nothing is checked.
     """
+    if torch._C._are_functorch_transforms_active():
+        return
     if math.isfinite(mean.sum().item()) and math.isfinite(var.sum().item()):
         return
     if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
@@ -104,8 +109,11 @@ def check_finite_input(x: torch.Tensor, layer: str) -> None:
 
     In evaluation with running estimates nothing is averaged over the input, so
     :func:`check_finite_stats` cannot see a bad value; one sum over the input can
-    (the elements themselves are checked only if the sum is not finite).
+    (the elements themselves are checked only if the sum is not finite). Not
+    checked under a ``torch.func`` transform (see :func:`check_finite_stats`).
     """
+    if torch._C._are_functorch_transforms_active():
+        return
     if math.isfinite(x.sum().item()) or bool(torch.isfinite(x).all()):
         return
     raise ValueError(

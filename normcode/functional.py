@@ -21,6 +21,7 @@ Two backward passes, one forward result. Each function takes ``manual_backward``
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Union
 
 import torch
@@ -28,15 +29,17 @@ import torch
 from . import _checks
 from .stats import (
     centred_moments,
+    compute_dtype,
     count,
     normalize_affine,
+    normalize_with_estimates,
     reduction_dims,
     scale_and_shift,
     unbiased,
     update_running,
 )
 
-__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "affine"]
+__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm", "affine"]
 
 
 def affine(xhat: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
@@ -83,7 +86,21 @@ def _channels_view(x: torch.Tensor, *params: Optional[torch.Tensor]):
     if x.dim() == 2:
         return (x,) + params
     n, c = x.shape[:2]
-    return (x.reshape(n, c, -1),) + tuple(None if p is None else p.reshape(1, c, 1) for p in params)
+    length = math.prod(x.shape[2:])  # not -1: an empty batch (N = 0) would leave it undetermined
+    return (x.reshape(n, c, length),) + tuple(None if p is None else p.reshape(1, c, 1) for p in params)
+
+
+def _empty_batch(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """The output for an input without values (an empty batch): empty, as in PyTorch.
+
+    There are no statistics to compute and nothing to record; the empty output
+    still depends on γ and β, so their gradients are zeros rather than ``None``.
+    """
+    if x.dim() < 2:
+        return x.clone()
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    var = torch.zeros((), dtype=compute_dtype(x.dtype), device=x.device)
+    return normalize_with_estimates(x, var, var, 1.0, *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def batch_norm(
@@ -130,6 +147,8 @@ def batch_norm(
         Tensor of the same shape as ``x``.
     """
     _checks.check_floating(x, "batch_norm")
+    if x.numel() == 0:  # an empty batch: an empty output, running estimates untouched (as in PyTorch)
+        return _empty_batch(x, weight, bias)
     _checks.check_min_dims(x, 2, "batch_norm", "(N, C, *spatial)")
     _checks.check_eps(eps)
     dims = reduction_dims("batch", x.dim())
@@ -139,8 +158,8 @@ def batch_norm(
         m = count(x, dims)
         if training and m <= 1:
             raise ValueError(
-                f"batch normalization in training needs more than 1 value per channel to compute a "
-                f"variance, got input of shape {tuple(x.shape)}; use a batch of at least 2 examples, "
+                f"Expected more than 1 value per channel when training: batch normalization needs them to "
+                f"compute a variance, got input of shape {tuple(x.shape)}; use a batch of at least 2 examples, "
                 f"call model.eval() to normalise with the running estimates, or use a per-example "
                 f"normalization (layer or group norm) that does not depend on the batch."
             )
@@ -158,8 +177,8 @@ def batch_norm(
             update_running(running_var, unbiased(var.flatten(), m), momentum)
         return y
     _checks.check_finite_input(x, "batch_norm")
-    xc = x - running_mean.reshape(shape)
-    return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
+    return normalize_with_estimates(x, running_mean.reshape(shape), running_var.reshape(shape), eps,
+                                    *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def instance_norm(
@@ -198,13 +217,16 @@ def instance_norm(
     _checks.check_floating(x, "instance_norm")
     _checks.check_min_dims(x, 3, "instance_norm", "(N, C, *spatial) with at least one spatial axis")
     _checks.check_eps(eps)
+    if x.numel() == 0:  # an empty batch: an empty output, running estimates untouched
+        return _empty_batch(x, weight, bias)
     dims = reduction_dims("instance", x.dim())
     shape = [1, -1] + [1] * (x.dim() - 2)
     if use_input_stats or running_mean is None or running_var is None:
         m = count(x, dims)
         if use_input_stats and m <= 1:
             raise ValueError(
-                f"instance normalization needs more than 1 spatial element per channel, got input of shape "
+                f"Expected more than 1 spatial element when training: instance normalization normalises each "
+                f"channel of each example over its spatial positions, got input of shape "
                 f"{tuple(x.shape)}; each (example, channel) pair is normalised over its spatial positions, so "
                 f"with one position every output would be 0. Use batch or layer normalization for inputs "
                 f"without spatial extent."
@@ -223,8 +245,8 @@ def instance_norm(
             update_running(running_var, unbiased(var.reshape(n, c), m).mean(0), momentum)
         return y
     _checks.check_finite_input(x, "instance_norm")
-    xc = x - running_mean.reshape(shape)
-    return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
+    return normalize_with_estimates(x, running_mean.reshape(shape), running_var.reshape(shape), eps,
+                                    *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def layer_norm(
@@ -327,8 +349,15 @@ def group_norm(
     _checks.check_eps(eps)
     n, c = x.shape[:2]
     _checks.check_groups(c, num_groups)
+    length = math.prod(x.shape[2:])
+    if n * (c // num_groups) * length == 1:  # PyTorch's rule: one value in all, in training or not
+        raise ValueError(
+            f"Expected more than 1 value per channel when training: group_norm with num_groups={num_groups} "
+            f"got input of shape {tuple(x.shape)}, whose only group holds one value (its output would be "
+            f"beta); use fewer groups (num_groups divides C={c}), a larger batch, or more positions."
+        )
     # (N, G, C/G, prod(spatial)): contiguous blocks of C/G channels, statistics over the last two axes
-    grouped = x.reshape(n, num_groups, c // num_groups, -1)
+    grouped = x.reshape(n, num_groups, c // num_groups, length)
     param_shape = (1, num_groups, c // num_groups, 1)
     if manual_backward is False:  # the readable path: autograd through each step
         xc, mean, var = centred_moments(grouped, (2, 3))

@@ -48,6 +48,8 @@ __all__ = [
     "update_running",
     "scale_and_shift",
     "normalize_affine",
+    "normalize_with_estimates",
+    "compute_dtype",
     "NormalizeAffine",
     "NormalizeManualBackward",
 ]
@@ -251,6 +253,10 @@ def _sum(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return t.sum(dim=dims, keepdim=True) if dims else t
 
 
+#: Length of the blocks in which :func:`_sum_of_squares` sums a long row (see there).
+_ROW_BLOCK = 4096
+
+
 def _sum_of_squares(xc: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     r""":math:`\sum x_c^2` over ``dims`` (kept).
 
@@ -259,11 +265,27 @@ def _sum_of_squares(xc: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     :math:`x_c^2`), and the few remaining sums run on the small result. Otherwise
     (batch norm on ``(N, C)``) ``vector_norm`` would walk a strided axis, which is
     slow: the plain sum of squares is used.
+
+    ``vector_norm`` accumulates a row in a few running float32 sums, so on a very
+    long row (millions of values) it loses digits: the relative error grows with
+    the row's length (4e-4 on 9.4M values). A row longer than ``_ROW_BLOCK``
+    values is therefore cut into blocks of that length; each block's norm is
+    accurate, and the few block sums are added by ``torch.sum``, whose pairwise
+    summation keeps the float32 error at about 1e-7 — as accurate as PyTorch's own
+    kernels, at the same speed.
     """
     last = xc.dim() - 1
     if last not in dims:
         return xc.square().sum(dim=dims, keepdim=True)
-    per_row = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+    length = xc.shape[-1]
+    if length <= _ROW_BLOCK:
+        per_row = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+    else:
+        head = length - length % _ROW_BLOCK  # whole blocks, then the remainder
+        blocks = xc[..., :head].unflatten(-1, (-1, _ROW_BLOCK))
+        per_row = torch.linalg.vector_norm(blocks, dim=-1).square().sum(-1, keepdim=True)
+        if head < length:
+            per_row = per_row + torch.linalg.vector_norm(xc[..., head:], dim=-1, keepdim=True).square()
     return _sum(per_row, tuple(d for d in dims if d != last))
 
 
@@ -405,7 +427,10 @@ def _hand_derived_backward(ctx, g):
         sum_gamma_gxc = _sum_product(sum_gxc, weight, outer_stats)                  # sum_S gamma g x_c
     coef_xc = sum_gamma_gxc * (s * s * s * (-1.0 / m))           # B = -(s^2/m) sum_S gamma g x_hat
     const = sum_gamma_g * (s * (-1.0 / m))                       # C = -(s/m) sum_S gamma g
-    grad_x = _times_gamma_s(g, s, weight, out=buf)               # A g = gamma s g
+    # under vmap (batched gradients: torch.func, gradcheck's check_batched_grad) `g` is a batched tensor,
+    # and vmap has no rule for writing into `out=`: a fresh tensor then receives A g
+    out = None if torch._C._are_functorch_transforms_active() else buf
+    grad_x = _times_gamma_s(g, s, weight, out=out)               # A g = gamma s g
     grad_x.addcmul_(xc, coef_xc).add_(const)                     # + B x_c + C
     return grad_x, grad_weight, grad_bias, None, None, None
 
@@ -421,6 +446,32 @@ def _backward_through_autograd(ctx, grad_y):
     return tuple(next(grads) if need else None for need in needs) + (None, None, None)
 
 
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the statistics are computed in: float32 for float16 and bfloat16 inputs, else the input's own.
+
+    A float16 sum of a few thousand values overflows (its largest value is
+    65504) and bfloat16 keeps 8 significant bits, so a mean or a variance
+    accumulated in either loses most of its digits. PyTorch's kernels accumulate
+    in float32 and round only the output; normcode does the same.
+    """
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _composable_path_needed(*tensors: Optional[torch.Tensor]) -> bool:
+    """True under a ``torch.func`` transform or when a tensor carries a forward-mode tangent.
+
+    The hand-derived backward of :class:`NormalizeAffine` is a reverse-mode rule
+    only: it has no forward-mode (``jvp``) rule and no batching rule for its
+    forward. In those cases the plain formula, which every PyTorch transform
+    understands, is used instead (same values).
+    """
+    if torch._C._are_functorch_transforms_active():
+        return True
+    if torch.autograd.forward_ad._current_level < 0:  # no dual_level open: no tangents anywhere
+        return False
+    return any(t is not None and torch.autograd.forward_ad.unpack_dual(t).tangent is not None for t in tensors)
+
+
 def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
                      dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -434,9 +485,38 @@ def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Opti
     * ``True``: the hand-derived backward only (a second derivative raises);
     * ``False``: autograd through :func:`centred_moments` and :func:`scale_and_shift`,
       the readable reference.
+
+    Two things the layers need beyond the formula are handled here, once:
+
+    * **Precision.** float16 and bfloat16 inputs (and parameters) are computed
+      in float32 (:func:`compute_dtype`), as PyTorch does; ``y`` is returned in
+      the input's dtype, ``mean`` and ``var`` in float32. So a bfloat16 input
+      to a float32 layer (mixed precision) gives a bfloat16 output, and the
+      gradients flow back in the dtypes of the input and of the parameters.
+    * **torch.func and forward-mode AD.** Under a ``torch.func`` transform
+      (``vmap``, ``grad``, ``jvp``, ``jacfwd``, ...) or with forward-mode dual
+      tensors, the plain formula is used (:func:`_composable_path_needed`); the
+      hand-derived backward itself also runs under ``vmap`` (batched gradients).
     """
     dims = tuple(d % x.dim() for d in dims)
-    if manual_backward is False:
-        xc, mean, var = centred_moments(x, dims)
-        return scale_and_shift(xc, var, eps, weight, bias), mean, var
-    return NormalizeAffine.apply(x, weight, bias, dims, eps, manual_backward is None)
+    acc = compute_dtype(x.dtype)
+    xs, ws, bs = (None if t is None else t.to(acc) for t in (x, weight, bias))  # no-op unless low precision
+    if manual_backward is False or _composable_path_needed(x, weight, bias):
+        xc, mean, var = centred_moments(xs, dims)
+        y = scale_and_shift(xc, var, eps, ws, bs)
+    else:
+        y, mean, var = NormalizeAffine.apply(xs, ws, bs, dims, eps, manual_backward is None)
+    return y.to(x.dtype), mean, var
+
+
+def normalize_with_estimates(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float,
+                             weight: Optional[torch.Tensor], bias: Optional[torch.Tensor]) -> torch.Tensor:
+    r""":math:`y = \gamma\,(x-\hat\mu)/\sqrt{\hat\sigma^2+\epsilon} + \beta` with given statistics (evaluation).
+
+    ``mean``, ``var`` (the running estimates), ``weight`` and ``bias`` broadcast
+    against ``x``. Computed in :func:`compute_dtype` (float32 for float16 and
+    bfloat16) and returned in ``x``'s dtype, like :func:`normalize_affine`.
+    """
+    acc = compute_dtype(x.dtype)
+    ws, bs = (None if t is None else t.to(acc) for t in (weight, bias))
+    return scale_and_shift(x.to(acc) - mean.to(acc), var.to(acc), eps, ws, bs).to(x.dtype)
