@@ -281,14 +281,8 @@ def layer_norm(
     """
     _checks.check_floating(x, "layer_norm")
     _checks.check_eps(eps)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _checks.check_normalized_shape(x, normalized_shape, "layer_norm", weight)
     k = len(shape)
-    if k == 0 or x.dim() < k or tuple(x.shape[-k:]) != shape:
-        raise ValueError(
-            f"layer_norm normalises over the last {k} axes of shape {list(shape)}, but the input has shape "
-            f"{list(x.shape)}, which does not end with {list(shape)}; pass normalized_shape={list(x.shape[-k:]) if k and x.dim() >= k else list(x.shape[1:])} "
-            f"or reshape the input so the normalised axes come last (e.g. x.permute(0, 2, 3, 1) for channels of an image)."
-        )
     if manual_backward is not False:  # the fast path: an (examples, H) matrix, one row per example
         h = count(x, range(x.dim() - k, x.dim()))
         # gamma, beta as vectors of length H (already 1-D: used as they are, which saves a view node)
@@ -348,7 +342,7 @@ def group_norm(
     _checks.check_min_dims(x, 2, "group_norm", "(N, C, *spatial)")
     _checks.check_eps(eps)
     n, c = x.shape[:2]
-    _checks.check_groups(c, num_groups)
+    _checks.check_groups(c, num_groups, x.shape)
     length = math.prod(x.shape[2:])
     if n * (c // num_groups) * length == 1:  # PyTorch's rule: one value in all, in training or not
         raise ValueError(
@@ -367,3 +361,54 @@ def group_norm(
         y, mean, var = normalize_affine(grouped, w, b, (2, 3), eps, manual_backward)
     _checks.check_finite_stats(mean, var, "group_norm")
     return y.reshape(x.shape)
+
+
+def rms_norm(
+    x: torch.Tensor,
+    normalized_shape: Union[int, Sequence[int]],
+    weight: Optional[torch.Tensor] = None,
+    eps: Optional[float] = None,
+    manual_backward: Optional[bool] = None,
+) -> torch.Tensor:
+    r"""Root-mean-square normalization (Zhang & Sennrich, 2019, arXiv:1910.07467).
+
+    .. math::
+
+        \mathrm{RMS}(x) = \sqrt{\frac{1}{H}\sum_{i=1}^{H} x_i^2 + \epsilon},\qquad
+        y_i = \frac{x_i}{\mathrm{RMS}(x)}\,\gamma_i
+
+    over the last ``len(normalized_shape)`` axes, :math:`H` values per example:
+    layer normalization without the mean (no centring, no β). It is the
+    statistics core with :math:`\mu = 0` (:func:`normcode.stats.mean_square`).
+
+    Args:
+        x: input ``(*, *normalized_shape)``.
+        normalized_shape: trailing shape to normalise over.
+        weight: optional γ of shape ``normalized_shape``.
+        eps: added to the mean square inside the square root; ``None`` (default)
+            is ``torch.finfo(dtype).eps`` of the dtype the statistics are computed
+            in (float32 for float16 and bfloat16 inputs), as in PyTorch.
+        manual_backward: as in :func:`batch_norm`.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "rms_norm")
+    shape = _checks.check_normalized_shape(x, normalized_shape, "rms_norm", weight)
+    if eps is None:
+        eps = torch.finfo(compute_dtype(x.dtype)).eps
+    _checks.check_eps(eps)
+    k = len(shape)
+    if manual_backward is not False:  # the fast path: an (examples, H) matrix, one row per example
+        h = math.prod(shape)
+        w = weight if weight is None or weight.dim() == 1 else weight.reshape(h)
+        rows = x if x.dim() == 2 and k == 1 else x.reshape(-1, h)
+        y, _, ms = normalize_affine(rows, w, None, (1,), eps, manual_backward, centre=False)
+        _checks.check_finite_stats(ms, ms, "rms_norm")
+        return y if rows is x else y.reshape(x.shape)
+    # the readable path: autograd through each step
+    dims = tuple(range(x.dim() - k, x.dim()))
+    ms = x.square().sum(dim=dims, keepdim=True) / count(x, dims)   # mean square over the last k axes
+    _checks.check_finite_stats(ms, ms, "rms_norm")
+    xhat = x * torch.rsqrt(ms + eps)
+    return xhat if weight is None else xhat * weight

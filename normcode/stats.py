@@ -42,6 +42,7 @@ __all__ = [
     "reduction_dims",
     "moments",
     "centred_moments",
+    "mean_square",
     "normalize",
     "count",
     "unbiased",
@@ -123,6 +124,24 @@ def centred_moments(x: torch.Tensor, dims: Sequence[int]) -> tuple[torch.Tensor,
     xc = x - mean
     var = xc.square().sum(dim=dims, keepdim=True) / m
     return xc, mean, var
+
+
+def mean_square(x: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
+    r"""The mean square :math:`\frac{1}{m}\sum x^2` over ``dims`` (kept): RMS normalization's statistic.
+
+    It is the variance of :func:`centred_moments` without the centring
+    (:math:`\mu` taken as 0), so RMS normalization is the core without the mean.
+    """
+    dims = tuple(dims)
+    return x.square().sum(dim=dims, keepdim=True) / count(x, dims)
+
+
+def _statistics(x: torch.Tensor, dims: tuple[int, ...], centre: bool):
+    """``(x_c, mean, var)`` of :func:`centred_moments`; without ``centre``, ``(x, 0, mean square)``."""
+    if centre:
+        return centred_moments(x, dims)
+    var = mean_square(x, dims)
+    return x, torch.zeros_like(var), var
 
 
 def moments(x: torch.Tensor, dims: Sequence[int], keepdim: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -364,7 +383,11 @@ class NormalizeAffine(torch.autograd.Function):
     The sums are taken first over the axes shared by the statistics and the
     parameters (``inner``), once, and reused for both.
 
-    Usage: ``y, mean, var = NormalizeAffine.apply(x, weight, bias, dims, eps, double_backward)``.
+    Without centring (``centre=False``, RMS normalization) :math:`\mu = 0`,
+    :math:`x_c = x`, :math:`\sigma^2` is the mean square and :math:`C = 0`: the
+    same equations without the mean.
+
+    Usage: ``y, mean, var = NormalizeAffine.apply(x, weight, bias, dims, eps, double_backward, centre)``.
     ``weight`` and ``bias`` (or ``None``) must already broadcast against ``x``
     (aligned from the right, e.g. ``(C,)`` against ``(N, C)``);
     ``dims`` are non-negative axes. ``mean`` and ``var`` (biased) are outputs
@@ -377,16 +400,21 @@ class NormalizeAffine(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, dims, eps, double_backward):
+    def forward(ctx, x, weight, bias, dims, eps, double_backward, centre=True):
         m = count(x, dims)
-        mean = x.mean(dim=dims, keepdim=True)                    # mu = sum(x) / m
-        xc = x - mean                                            # x_c = x - mu
+        if centre:
+            mean = x.mean(dim=dims, keepdim=True)                # mu = sum(x) / m
+            xc = x - mean                                        # x_c = x - mu
+        else:                                                    # RMS normalization: mu = 0, x_c = x
+            xc = x
         var = _sum_of_squares(xc, dims) / m                      # sigma^2 = sum(x_c^2) / m (biased)
+        if not centre:
+            mean = torch.zeros_like(var)
         inv_std = torch.rsqrt(var + eps)                         # s = 1 / sqrt(sigma^2 + eps)
         y = _times_gamma_s(xc, inv_std, weight)                  # gamma s x_c = gamma x_hat
         if bias is not None:
             y.add_(bias)                                         # + beta
-        ctx.dims, ctx.m, ctx.eps, ctx.double_backward = dims, m, eps, double_backward
+        ctx.dims, ctx.m, ctx.eps, ctx.double_backward, ctx.centre = dims, m, eps, double_backward, centre
         ctx.param_dims = _param_dims(weight, bias, x.dim())
         ctx.save_for_backward(x, weight, bias, xc, inv_std)      # x and bias: only for double backward
         ctx.mark_non_differentiable(mean, var)
@@ -396,7 +424,7 @@ class NormalizeAffine(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y, _grad_mean, _grad_var):
         if grad_y is None:  # y did not reach the loss (gradients are not materialised as zeros)
-            return None, None, None, None, None, None
+            return None, None, None, None, None, None, None
         if ctx.double_backward and torch.is_grad_enabled():     # create_graph=True: a 2nd derivative follows
             return _backward_through_autograd(ctx, grad_y)
         return _hand_derived_backward(ctx, grad_y)
@@ -419,7 +447,7 @@ def _hand_derived_backward(ctx, g):
     if weight is not None and ctx.needs_input_grad[1]:
         grad_weight = _sum_product(sum_gxc, s, outer_params).reshape(weight.shape)  # dgamma = sum g x_hat
     if not ctx.needs_input_grad[0]:
-        return None, grad_weight, grad_bias, None, None, None
+        return None, grad_weight, grad_bias, None, None, None, None
     if weight is None:
         sum_gamma_g, sum_gamma_gxc = _sum(sum_g, outer_stats), _sum(sum_gxc, outer_stats)
     else:
@@ -429,10 +457,14 @@ def _hand_derived_backward(ctx, g):
     const = sum_gamma_g * (s * (-1.0 / m))                       # C = -(s/m) sum_S gamma g
     # under vmap (batched gradients: torch.func, gradcheck's check_batched_grad) `g` is a batched tensor,
     # and vmap has no rule for writing into `out=`: a fresh tensor then receives A g
-    out = None if torch._C._are_functorch_transforms_active() else buf
+    batched = (torch._C._are_functorch_transforms_active() or torch._C._functorch.is_batchedtensor(g)
+               or torch._C._functorch.is_legacy_batchedtensor(g))
+    out = None if batched else buf
     grad_x = _times_gamma_s(g, s, weight, out=out)               # A g = gamma s g
-    grad_x.addcmul_(xc, coef_xc).add_(const)                     # + B x_c + C
-    return grad_x, grad_weight, grad_bias, None, None, None
+    grad_x.addcmul_(xc, coef_xc)                                 # + B x_c
+    if ctx.centre:
+        grad_x.add_(const)                                       # + C (0 without centring: no mean)
+    return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def _backward_through_autograd(ctx, grad_y):
@@ -440,10 +472,10 @@ def _backward_through_autograd(ctx, grad_y):
     x, weight, bias, _, _ = ctx.saved_tensors
     needs = ctx.needs_input_grad[:3]
     inputs = [t for t, need in zip((x, weight, bias), needs) if need]
-    xc, _, var = centred_moments(x, ctx.dims)
+    xc, _, var = _statistics(x, ctx.dims, ctx.centre)
     y = scale_and_shift(xc, var, ctx.eps, weight, bias)
     grads = iter(torch.autograd.grad(y, inputs, grad_y, create_graph=True))
-    return tuple(next(grads) if need else None for need in needs) + (None, None, None)
+    return tuple(next(grads) if need else None for need in needs) + (None, None, None, None)
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -473,8 +505,8 @@ def _composable_path_needed(*tensors: Optional[torch.Tensor]) -> bool:
 
 
 def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
-                     dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None,
+                     centre: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r""":math:`y = \gamma\,(x-\mu)/\sqrt{\sigma^2+\epsilon} + \beta` with statistics over ``dims``; returns ``(y, mean, var)``.
 
     ``weight`` and ``bias`` (or ``None``) broadcast against ``x``; ``mean`` and
@@ -485,6 +517,10 @@ def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Opti
     * ``True``: the hand-derived backward only (a second derivative raises);
     * ``False``: autograd through :func:`centred_moments` and :func:`scale_and_shift`,
       the readable reference.
+
+    ``centre=False`` normalises by the root mean square instead (RMS
+    normalization): :math:`\mu = 0` and :math:`\sigma^2 = \frac{1}{m}\sum x^2`
+    (:func:`mean_square`); ``mean`` is then zeros.
 
     Two things the layers need beyond the formula are handled here, once:
 
@@ -502,10 +538,10 @@ def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Opti
     acc = compute_dtype(x.dtype)
     xs, ws, bs = (None if t is None else t.to(acc) for t in (x, weight, bias))  # no-op unless low precision
     if manual_backward is False or _composable_path_needed(x, weight, bias):
-        xc, mean, var = centred_moments(xs, dims)
+        xc, mean, var = _statistics(xs, dims, centre)
         y = scale_and_shift(xc, var, eps, ws, bs)
     else:
-        y, mean, var = NormalizeAffine.apply(xs, ws, bs, dims, eps, manual_backward is None)
+        y, mean, var = NormalizeAffine.apply(xs, ws, bs, dims, eps, manual_backward is None, centre)
     return y.to(x.dtype), mean, var
 
 
