@@ -166,6 +166,22 @@ def test_layernorm_shape_mismatch_functional():
         NF.layer_norm(torch.randn(8, 3, 4, 5), [3, 4])
 
 
+def test_rmsnorm_shape_errors_name_the_shapes():
+    with pytest.raises(RuntimeError, match=r"normalized_shape=\[4\].*input of size \[8, 3, 4, 5\].*"
+                                           r"Pass normalized_shape=\[5\]"):
+        normcode.RMSNorm(4)(torch.randn(8, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"at least 1-dimensional.*normalized_shape=\[5\]"):
+        NF.rms_norm(torch.randn(2, 5), [])
+    with pytest.raises(ValueError, match=r"weight of shape \[4\] and normalized_shape=\[5\]"):
+        NF.rms_norm(torch.randn(2, 5), [5], torch.ones(4))
+    with pytest.raises(ValueError, match=r"eps must be positive, got 0.0"):
+        normcode.RMSNorm(5, eps=0.0)
+    with pytest.raises(TypeError, match=r"floating-point"):
+        normcode.RMSNorm(5)(torch.ones(2, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"non-finite"):
+        normcode.RMSNorm(5)(torch.tensor([[1.0, float("nan"), 0.0, 0.0, 0.0]]))
+
+
 def test_layernorm_input_with_too_few_dims():
     with pytest.raises(ValueError, match=r"expected input with shape \[\*, 4, 5\], but got input of size \[5\]"):
         NF.layer_norm(torch.randn(5), [4, 5])
