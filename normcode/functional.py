@@ -18,6 +18,12 @@ Two backward passes, one forward result. Each function takes ``manual_backward``
 * ``True``: the hand-derived backward only (a second derivative raises an error);
 * ``False``: autograd through the formula as written here, step by step: the
   readable reference the book shows.
+
+What a drop-in for ``torch.nn.functional`` needs beyond the formula lives in the
+statistics core, not here: float16/bfloat16 statistics computed in float32, and
+``torch.func``/forward-mode AD (:func:`normcode.stats.normalize_affine`), and the
+evaluation path with running estimates (:func:`normcode.stats.normalize_with_estimates`).
+An empty batch gives an empty output (:func:`_empty_batch`).
 """
 from __future__ import annotations
 

@@ -30,6 +30,11 @@ computes the statistics, :func:`normalize` applies them and
 :math:`y = \gamma\hat{x} + \beta`, with two interchangeable backward passes:
 autograd through the plain formula (the readable reference, twice
 differentiable) or the hand-derived :class:`NormalizeAffine` (the fast default).
+Without the mean (:func:`mean_square`) the same core is RMS normalization.
+It also holds what makes the layers drop-ins for PyTorch's: statistics of
+float16/bfloat16 inputs in float32 (:func:`compute_dtype`), ``torch.func`` and
+forward-mode AD (:func:`normalize_affine`), accurate sums over very long rows
+(:func:`_sum_of_squares`).
 """
 from __future__ import annotations
 
