@@ -540,14 +540,21 @@ def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Opti
       hand-derived backward itself also runs under ``vmap`` (batched gradients).
     """
     dims = tuple(d % x.dim() for d in dims)
-    acc = compute_dtype(x.dtype)
-    xs, ws, bs = (None if t is None else t.to(acc) for t in (x, weight, bias))  # no-op unless low precision
+    xs, ws, bs = _in_compute_dtype(x, weight, bias)
     if manual_backward is False or _composable_path_needed(x, weight, bias):
         xc, mean, var = _statistics(xs, dims, centre)
         y = scale_and_shift(xc, var, eps, ws, bs)
     else:
         y, mean, var = NormalizeAffine.apply(xs, ws, bs, dims, eps, manual_backward is None, centre)
-    return y.to(x.dtype), mean, var
+    return (y if y.dtype == x.dtype else y.to(x.dtype)), mean, var
+
+
+def _in_compute_dtype(*tensors: Optional[torch.Tensor]) -> tuple[Optional[torch.Tensor], ...]:
+    """The tensors (``None`` kept) cast to :func:`compute_dtype` of the first one; as they are if all have it."""
+    acc = compute_dtype(tensors[0].dtype)
+    if all(t is None or t.dtype == acc for t in tensors):  # float32/float64: nothing to cast (the common case)
+        return tensors
+    return tuple(None if t is None else t.to(acc) for t in tensors)
 
 
 def normalize_with_estimates(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float,
@@ -558,6 +565,6 @@ def normalize_with_estimates(x: torch.Tensor, mean: torch.Tensor, var: torch.Ten
     against ``x``. Computed in :func:`compute_dtype` (float32 for float16 and
     bfloat16) and returned in ``x``'s dtype, like :func:`normalize_affine`.
     """
-    acc = compute_dtype(x.dtype)
-    ws, bs = (None if t is None else t.to(acc) for t in (weight, bias))
-    return scale_and_shift(x.to(acc) - mean.to(acc), var.to(acc), eps, ws, bs).to(x.dtype)
+    xs, mean, var, ws, bs = _in_compute_dtype(x, mean, var, weight, bias)
+    y = scale_and_shift(xs - mean, var, eps, ws, bs)
+    return y if y.dtype == x.dtype else y.to(x.dtype)
