@@ -7,17 +7,21 @@
 * :mod:`~normcode.plotting.whitening` — scatter panels, loss contours and descent
   paths of chapter 1;
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
-  explorer of chapter 2.
+  explorer of chapter 2;
+* :mod:`~normcode.plotting.groupnorm` — accuracy against batch size beside Wu & He's
+  ImageNet numbers (chapter 7).
 
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, style, whitening
+from . import cubes, groupnorm, ics, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
+from .groupnorm import plot_batch_size_sweep, plot_paper_batch_sizes, plot_sweep_panel
 from .ics import ics_animation, ics_explorer, plot_ics_figure
 from .whitening import plot_loss_contours, plot_scatter_panels
 
 __all__ = ["style", "cubes", "whitening", "ics",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
-           "plot_scatter_panels", "plot_loss_contours"]
+           "plot_scatter_panels", "plot_loss_contours",
+           "groupnorm", "plot_batch_size_sweep", "plot_paper_batch_sizes", "plot_sweep_panel"]
