@@ -33,3 +33,11 @@ def test_without_the_paper_and_with_wrong_titles():
     plt.close(fig)
     with pytest.raises(ValueError, match="one title per sweep"):
         groupnorm.plot_batch_size_sweep([fake_sweep()], [])
+
+
+def test_train_eval_gap_figure():
+    fig = groupnorm.plot_train_eval_gap({2: 1.5, 8: 1.1, 64: 1.0}, {2: 0.5, 8: 0.8, 64: 0.9}, 0.7)
+    left, right = fig.axes
+    assert list(left.get_lines()[0].get_ydata()) == [1.5, 1.1, 1.0]
+    assert [line.get_color() for line in right.get_lines()] == [style.color("batch")] * 2
+    plt.close(fig)

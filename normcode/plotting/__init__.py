@@ -16,7 +16,7 @@ code cell draws the figure in either edition's language.
 """
 from . import cubes, groupnorm, ics, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
-from .groupnorm import plot_batch_size_sweep, plot_paper_batch_sizes, plot_sweep_panel
+from .groupnorm import plot_batch_size_sweep, plot_paper_batch_sizes, plot_sweep_panel, plot_train_eval_gap
 from .ics import ics_animation, ics_explorer, plot_ics_figure
 from .whitening import plot_loss_contours, plot_scatter_panels
 
@@ -24,4 +24,5 @@ __all__ = ["style", "cubes", "whitening", "ics",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
            "plot_scatter_panels", "plot_loss_contours",
-           "groupnorm", "plot_batch_size_sweep", "plot_paper_batch_sizes", "plot_sweep_panel"]
+           "groupnorm", "plot_batch_size_sweep", "plot_paper_batch_sizes", "plot_sweep_panel",
+           "plot_train_eval_gap"]

@@ -6,7 +6,9 @@ accuracy over seeds for each normalization against the batch size :math:`m`, wit
 a band from the worst to the best seed, and, when asked, a first panel with the
 ImageNet error of Wu & He (2018, arXiv 1803.08494, Table 2). Every technique keeps
 its colour from :mod:`~normcode.plotting.style`; every label goes through the
-message catalogue.
+message catalogue. :func:`plot_train_eval_gap` shows how far a batch-normalized
+network's training-mode outputs lie from its evaluation-mode outputs as the batch
+shrinks.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Optional, Sequence
 from . import style
 from ..book.i18n import _
 
-__all__ = ["plot_paper_batch_sizes", "plot_sweep_panel", "plot_batch_size_sweep"]
+__all__ = ["plot_paper_batch_sizes", "plot_sweep_panel", "plot_batch_size_sweep", "plot_train_eval_gap"]
 
 
 def plot_paper_batch_sizes(ax, table: Optional[dict] = None) -> None:
@@ -90,5 +92,45 @@ def plot_batch_size_sweep(sweeps: Sequence, titles: Sequence[str], paper: bool =
         plot_paper_batch_sizes(axes.pop(0))
     for ax, sweep, title in zip(axes, sweeps, titles):
         plot_sweep_panel(ax, sweep, title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_train_eval_gap(gap: dict, batch_accuracy: dict, eval_accuracy: float):
+    """A batch-normalized network run in training mode on test batches of several sizes.
+
+    Left: the mean absolute difference between training-mode and evaluation-mode
+    logits against the batch size :math:`m` (from
+    :func:`normcode.experiments.sweeps.train_eval_gap`). Right: the accuracy with
+    batch statistics against :math:`m` (from
+    :func:`normcode.experiments.sweeps.train_mode_accuracy`), with the accuracy in
+    evaluation mode (running estimates) as a horizontal line.
+
+    Args:
+        gap: ``{m: mean |logit gap|}``.
+        batch_accuracy: ``{m: accuracy in training mode}``.
+        eval_accuracy: accuracy in evaluation mode.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(gap)
+    look = style.line("batch", marker=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    left.plot(sizes, [gap[m] for m in sizes], **look)
+    left.set_ylim(bottom=0)
+    left.set_ylabel(_("mean |logit gap|"))
+    left.set_title(_("training vs evaluation mode"))
+    right.plot(sizes, [batch_accuracy[m] for m in sizes], **{**look, "label": _("batch statistics")})
+    right.axhline(eval_accuracy, color=look["color"], linestyle=":", label=_("running estimates"))
+    right.set_ylabel(_("test accuracy"))
+    right.set_ylim(0, 1)
+    right.legend()
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(m) for m in sizes])
+        ax.set_xlabel(_("batch size m"))
     fig.tight_layout()
     return fig
