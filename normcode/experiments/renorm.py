@@ -164,17 +164,12 @@ def non_iid_train_mode_accuracy(model: torch.nn.Module, X: torch.Tensor, y: torc
     Returns:
         The fraction of the examples (over all batches) classified correctly.
     """
-    import copy
-
     from .data import non_iid_batches
+    from .sweeps import _frozen_copy
 
     if batch_size < 2:
         raise ValueError(f"batch_size must be at least 2 in training mode, got {batch_size}")
-    net = copy.deepcopy(model)
-    for module in net.modules():
-        if hasattr(module, "running_mean") and hasattr(module, "momentum"):
-            module.momentum = 0.0
-    net.train()
+    net = _frozen_copy(model).train()
     correct, seen = 0, 0
     for idx in non_iid_batches(y, batch_size, k, seed=seed, num_batches=len(y) // batch_size):
         correct += int((net(X[idx]).argmax(dim=1) == y[idx]).sum())

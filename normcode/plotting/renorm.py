@@ -49,7 +49,7 @@ def plot_non_iid_curves(runs: Mapping[str, Sequence], ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.subplots(figsize=(6.4, 3.6))[1]
+        ax = plt.subplots(figsize=(8.4, 3.6))[1]
     for name, histories in runs.items():
         steps = histories[0].eval_step
         infer = torch.tensor([h.test_accuracy for h in histories]).mean(0)
@@ -61,5 +61,6 @@ def plot_non_iid_curves(runs: Mapping[str, Sequence], ax=None):
     ax.set_xlabel(_("training step"))
     ax.set_ylabel(_("test accuracy (mean of 3 seeds)"))
     ax.set_ylim(0, 1)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))   # outside: the curves fill the box
+    ax.figure.tight_layout()
     return ax
