@@ -7,17 +7,21 @@
 * :mod:`~normcode.plotting.whitening` — scatter panels, loss contours and descent
   paths of chapter 1;
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
-  explorer of chapter 2.
+  explorer of chapter 2;
+* :mod:`~normcode.plotting.instancenorm` — styled images, style-task accuracies and
+  contrast sweeps of chapter 6.
 
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, style, whitening
+from . import cubes, ics, instancenorm, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
 from .ics import ics_animation, ics_explorer, plot_ics_figure
+from .instancenorm import plot_contrast_sweep, plot_image_rows, plot_style_task_accuracies
 from .whitening import plot_loss_contours, plot_scatter_panels
 
-__all__ = ["style", "cubes", "whitening", "ics",
+__all__ = ["style", "cubes", "whitening", "ics", "instancenorm",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
-           "plot_scatter_panels", "plot_loss_contours"]
+           "plot_scatter_panels", "plot_loss_contours",
+           "plot_image_rows", "plot_style_task_accuracies", "plot_contrast_sweep"]
