@@ -29,7 +29,7 @@ the style of every image in :class:`StyledDigits` so that figures can show it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional, Sequence
 
@@ -245,12 +245,14 @@ class StyleRuns:
         nuisance_in_range: digit accuracy on the same test digits restyled with the *training* ranges.
         label: style accuracy on the test set of :func:`style_label_digits` (chance is 0.25).
         seeds: the seeds, in the order of the lists.
+        models: ``{(task, technique, seed): trained model}`` (evaluation mode), for further probing.
     """
 
     nuisance_shifted: dict
     nuisance_in_range: dict
     label: dict
     seeds: tuple
+    models: dict = field(default_factory=dict, repr=False)
 
     def worst(self, which: str, norm: str) -> float:
         """The lowest accuracy over the seeds, e.g. ``worst("label", "batch")``."""
@@ -275,19 +277,22 @@ def compare_on_style_tasks(norms: Sequence[str] = ("none", "batch", "instance"),
     styles drawn from the training ranges (no shift).
 
     Returns:
-        A :class:`StyleRuns`.
+        A :class:`StyleRuns` (with every trained model in its ``models``).
     """
     steps = dict(DEFAULT_STEPS, **(steps or {}))
     shifted, in_range, label = ({n: [] for n in norms} for _i in range(3))
+    models = {}
     for norm in norms:
         for seed in seeds:
             model, styled = train_style_model("nuisance", norm, seed=seed, steps=steps["nuisance"])
+            models["nuisance", norm, seed] = model
             shifted[norm].append(evaluate(model, styled.data.X_test, styled.data.y_test))
             plain = style_nuisance_digits(seed=seed, test_contrast=(0.5, 2.0), test_brightness=(-0.5, 0.5))
             in_range[norm].append(evaluate(model, plain.data.X_test, plain.data.y_test))
             model, styled = train_style_model("label", norm, seed=seed, steps=steps["label"])
+            models["label", norm, seed] = model
             label[norm].append(evaluate(model, styled.data.X_test, styled.data.y_test))
-    return StyleRuns(shifted, in_range, label, tuple(seeds))
+    return StyleRuns(shifted, in_range, label, tuple(seeds), models)
 
 
 def contrast_sweep(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, contrasts: Sequence[float],

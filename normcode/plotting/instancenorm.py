@@ -24,8 +24,8 @@ __all__ = ["plot_image_rows", "plot_style_task_accuracies", "plot_contrast_sweep
 
 #: The three groups of :func:`plot_style_task_accuracies`: ``(StyleRuns attribute, label, chance level)``.
 STYLE_TASK_GROUPS = (
-    ("nuisance_in_range", N_("digit, test styles\nas in training"), 0.1),
-    ("nuisance_shifted", N_("digit, test styles\nshifted"), 0.1),
+    ("nuisance_in_range", N_("digit, styles as in training"), 0.1),
+    ("nuisance_shifted", N_("digit, shifted styles"), 0.1),
     ("label", N_("style is the label"), 0.25),
 )
 
@@ -90,7 +90,7 @@ def plot_style_task_accuracies(runs, norms: Sequence[str] = ("none", "batch", "i
     width = 0.8 / len(norms)
     for g, (attr, title, chance) in enumerate(STYLE_TASK_GROUPS):
         ax.hlines(chance, g - 0.45, g + 0.45, colors="0.4", linestyles=":", linewidth=1,
-                  label=_("chance") if g == 0 else None)
+                  label=_("chance level") if g == 0 else None)
         for i, norm in enumerate(norms):
             values = getattr(runs, attr)[norm]
             x = g - 0.4 + width * (i + 0.5)
@@ -128,7 +128,7 @@ def plot_contrast_sweep(contrasts: Sequence[float], accuracies: Mapping[str, Seq
     for norm, acc in accuracies.items():
         ax.plot(list(contrasts), [float(v) for v in acc], **style.line(norm, marker=True), markersize=4)
     if chance is not None:
-        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=_("chance"))
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1, label=_("chance level"))
     ax.set_xscale("log")
     ax.set_xlabel(_("contrast a of the test images"))
     ax.set_ylabel(_("test accuracy"))
