@@ -4,6 +4,8 @@
   matplotlib defaults;
 * :mod:`~normcode.plotting.cubes` — which values share statistics in BN, LN, IN
   and GN (the N × C × H·W cubes of the preface);
+* :mod:`~normcode.plotting.layernorm` — batch against layer normalization on the cube,
+  learning curves over seeds (chapter 5);
 * :mod:`~normcode.plotting.whitening` — scatter panels, loss contours and descent
   paths of chapter 1;
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
@@ -12,12 +14,14 @@
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, style, whitening
+from . import cubes, ics, layernorm, style, whitening
 from .cubes import plot_normalization_cubes, shared_statistics_mask
+from .layernorm import plot_bn_ln_cubes, plot_learning_curves
 from .ics import ics_animation, ics_explorer, plot_ics_figure
 from .whitening import plot_loss_contours, plot_scatter_panels
 
-__all__ = ["style", "cubes", "whitening", "ics",
+__all__ = ["style", "cubes", "whitening", "ics", "layernorm",
+           "plot_bn_ln_cubes", "plot_learning_curves",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
            "plot_scatter_panels", "plot_loss_contours"]
