@@ -3,7 +3,9 @@
 
     python3 dev.py site      build both editions of the book into _build/site
     python3 dev.py test      run every test: unit tests, every notebook under nbval, the site (also in
-                             headless Chromium, installed with apt-get when missing and run as root)
+                             headless Chromium, installed with apt-get when missing and run as root),
+                             then every notebook under nbval again on PyTorch's AVX2 code path
+    python3 dev.py lab       open the chapters in JupyterLab with the book's environment (readers, authors)
     python3 dev.py serve     serve the built site on http://localhost:8000
     python3 dev.py execute notebooks/en/01_x.ipynb ...   re-execute notebooks in place (authors)
     python3 dev.py bench     benchmark normcode's layers against PyTorch's
@@ -122,6 +124,9 @@ def test(extra=()) -> None:
            "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", *extra]
     print("+", " ".join(str(c) for c in cmd), flush=True)
     result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    avx2_failed = False
+    if result.returncode == 0:
+        avx2_failed = nbval_on_avx2(env, workers)
     weights = ROOT / "_build" / "page-weights.txt"  # written by tests/test_site.py during this run
     if weights.exists() and weights.stat().st_mtime >= time.time() - (time.perf_counter() - start) - 1:
         print(weights.read_text(encoding="utf-8"), end="")
@@ -129,6 +134,30 @@ def test(extra=()) -> None:
     print(f"tests finished in {time.perf_counter() - start:.0f} s", flush=True)
     if result.returncode != 0:
         sys.exit(result.returncode)
+    if avx2_failed:
+        sys.exit(1)
+
+
+#: PyTorch's CPU kernels and MKL forced onto the AVX2 code path, as on AVX2-only hosts (many cloud
+#: machines and Colab): vectorized reductions sum in another order there, so a chaotic experiment
+#: would print other numbers. Every notebook must print its stored outputs on both paths.
+AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}
+
+
+def nbval_on_avx2(env: dict, workers: str) -> bool:
+    """Run nbval (strict) on every notebook again with :data:`AVX2` set; True if it failed."""
+    cmd = [PYTHON, "-m", "pytest", "notebooks", "-n", workers, "--dist", "loadscope", "-p", "no:cacheprovider",
+           "--nbval", "--nbval-current-env", "--nbval-cell-timeout", "300",
+           "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", ]
+    print("+ (AVX2 code path)", " ".join(f"{k}={v}" for k, v in AVX2.items()), " ".join(str(c) for c in cmd),
+          flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, env={**env, **AVX2}).returncode != 0
+
+
+def lab(extra=()) -> None:
+    """JupyterLab on the chapters, in the book's environment (the kernel imports this checkout's normcode)."""
+    ensure_env()
+    run([BIN / "jupyter", "lab", "notebooks", *extra])
 
 
 def serve(extra=()) -> None:
@@ -149,7 +178,7 @@ def bench(extra=()) -> None:
     run([PYTHON, "benchmarks/bench_layers.py", *extra])
 
 
-COMMANDS = {"site": site, "test": test, "serve": serve, "execute": execute, "bench": bench}
+COMMANDS = {"site": site, "test": test, "serve": serve, "execute": execute, "bench": bench, "lab": lab}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

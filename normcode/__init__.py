@@ -21,6 +21,8 @@ from .batchrenorm import BatchRenorm, RenormSchedule, batch_renorm
 from .batchinstance import BatchInstanceNorm, clamp_gates_, param_groups
 from .switchnorm import SwitchNorm
 from .spectralnorm import SpectralNorm, spectral_norm
+from .dynamictanh import DynamicTanh, dynamic_tanh
+from .syncbatchnorm import SyncBatchNorm
 
 __version__ = "0.1.0"
 
@@ -36,4 +38,6 @@ __all__ = [
     "BatchInstanceNorm", "clamp_gates_", "param_groups",
     "SwitchNorm",
     "SpectralNorm", "spectral_norm",
+    "DynamicTanh", "dynamic_tanh",
+    "SyncBatchNorm",
 ]

@@ -13,6 +13,7 @@ from torch import nn
 from .batchinstance import BatchInstanceNorm
 from .batchnorm import BatchNorm
 from .batchrenorm import BatchRenorm
+from .dynamictanh import DynamicTanh
 from .groupnorm import GroupNorm
 from .instancenorm import InstanceNorm
 from .switchnorm import SwitchNorm
@@ -83,3 +84,5 @@ register("bin", BatchInstanceNorm)
 register("switch", SwitchNorm)                 # (N, C): mixes LN and BN only
 register("switchable", SwitchNorm)
 register("mean_only", MeanOnlyBatchNorm)
+# Dynamic tanh acts on the last axis: (N, C) features or (N, L, C) tokens; a (N, C, H, W) input is an error.
+register("dyt", lambda num_channels, **kwargs: DynamicTanh(num_channels, **kwargs))

@@ -86,3 +86,19 @@ def test_every_notebook_and_page_is_in_the_table_of_contents():
     for path in EN:
         rel = path.relative_to(ROOT).with_suffix("").as_posix()
         assert rel in listed, f"{rel} is not in _toc.yml: add one line for it"
+
+
+PLOTTING_CALL = re.compile(r"\b(plt|fig|axes|ax[0-9]?)\b[.,\[]|\bfor ax\b|\.(plot|hist|imshow|fill_between|"
+                           r"axvspan|legend|set_[a-z]+|set|tight_layout|subplots)\(")
+
+
+@pytest.mark.parametrize("path", notebook_paths(DEFAULT), ids=lambda p: p.name)
+def test_no_cell_carries_a_page_of_plotting_code(path):
+    # Figures are drawn by normcode.plotting; a cell may adjust one (a title, plt.show()), not build it.
+    heavy = {}
+    for i, cell in enumerate(code_cells(read_notebook(path))):
+        lines = [line for line in source(cell).splitlines() if PLOTTING_CALL.search(line)]
+        if len(lines) > 15:
+            heavy[i] = len(lines)
+    assert not heavy, f"{path.name}: code cells with more than 15 lines of plotting {heavy}; move the figure " \
+                      f"into a function of normcode/plotting/"

@@ -5,6 +5,7 @@ these tests read the HTML it produced.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -15,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from _book import EDITIONS, GLOSSARY, LANGS, site_dir
+from _book import EDITIONS, GLOSSARY, LANGS, ROOT, site_dir
 
 
 class _Links(HTMLParser):
@@ -57,7 +58,30 @@ def test_landing_page_links_to_every_edition(site):
         assert (site / lang / "index.html").exists()
     text = (site / "index.html").read_text(encoding="utf-8")
     for info in EDITIONS["editions"].values():
-        assert info["title"] in text
+        assert info["title"] in text and html.escape(info["blurb"]) in text
+
+
+def test_landing_page_is_the_cover(site):
+    # The cover: chapter 2's signature figure, and each edition's chapter list linking to its pages.
+    page = parse(site / "index.html")
+    assert "cover.png" in (site / "index.html").read_text(encoding="utf-8")
+    assert (site / "cover.png").read_bytes().startswith(b"\x89PNG")
+    for lang in LANGS:
+        chapters = [link for link in page.links if link.startswith(f"{lang}/notebooks/{lang}/")]
+        notebooks = sorted((ROOT / "notebooks" / lang).glob("*.ipynb"))
+        assert len(chapters) == len(notebooks), f"{lang}: the cover lists {len(chapters)} chapters"
+        for link in chapters:
+            assert (site / link).exists(), f"the cover links to {link}, which was not built"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_status_page_lists_every_notebook(lang):
+    page = site_dir() / lang / "book" / lang / "status.html"
+    assert page.exists(), f"no status page in the {lang} edition"
+    text = page.read_text(encoding="utf-8")
+    notebooks = sorted((ROOT / "notebooks" / lang).glob("*.ipynb"))
+    for nb in notebooks:
+        assert f"{nb.stem}.html" in text, f"{lang} status page lacks {nb.name}"
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -17,7 +17,7 @@ One module per idea:
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import batch_dependence, data, ics, models, noisy, probes, recurrent, training
+from . import batch_dependence, data, ics, models, noisy, probes, recurrent, training, transformer
 from .batch_dependence import batch_mate_spread, batch_size_change
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)

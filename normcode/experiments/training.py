@@ -178,7 +178,7 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
           batch_sampler: Optional[Iterable[torch.Tensor]] = None,
           after_step: Optional[Callable[[nn.Module, int], None]] = None,
           loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
-          progress: Optional[bool] = None) -> History:
+          progress: Optional[bool] = None, lr_schedule: Optional[Callable[[int], float]] = None) -> History:
     """Train ``model`` for ``steps`` mini-batch steps on ``data``; evaluate every ``eval_every`` steps.
 
     Each step: take a batch of indices, compute ``loss_fn(model(X[idx]), y[idx])``,
@@ -209,6 +209,8 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
         after_step: called as ``after_step(model, step)`` after every optimizer step.
         loss_fn: ``loss_fn(logits, labels)``; default cross-entropy.
         progress: draw a tqdm bar; ``None`` — only if ``NORMCODE_PROGRESS=1`` (see the module docstring).
+        lr_schedule: ``step -> multiplier`` of every group's learning rate at that step (1-based),
+            e.g. a warm-up; default: constant.
 
     Returns:
         A :class:`History`.
@@ -227,6 +229,7 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
         batch_sampler = iid_batches(data.n_train, batch_size, seed=seed)
     batches = iter(batch_sampler)
     opt = make_optimizer(optimizer, model, lr)
+    base_lrs = [group["lr"] for group in opt.param_groups]
     history = History()
 
     def evaluate_now(step: int) -> None:
@@ -245,6 +248,9 @@ def train(model: nn.Module, data: Split, steps: int, batch_size: int = 60, lr: f
         evaluate_now(0)
         for step in tqdm(range(1, steps + 1), disable=not show_progress(progress), leave=False):
             idx = next(batches)
+            if lr_schedule is not None:
+                for group, base in zip(opt.param_groups, base_lrs):
+                    group["lr"] = base * lr_schedule(step)
             loss = loss_fn(model(data.X_train[idx]), data.y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
