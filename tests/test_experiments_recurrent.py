@@ -73,3 +73,11 @@ def test_compare_norms_is_seeded():
     a = rc.compare_norms(make, data, ["layer"], seeds=[1], steps=3, eval_every=3)
     b = rc.compare_norms(make, data, ["layer"], seeds=[1], steps=3, eval_every=3)
     assert a["layer"][0] == b["layer"][0]
+
+
+def test_layer_norm_keeps_the_state_size_when_the_recurrent_weights_grow():
+    X = rc.digit_rows(nx.load_digits()).X_test[:50]
+    sizes = {(norm, scale): rc.hidden_state_rms(rc.RecurrentClassifier(norm=norm, recurrent_scale=scale, seed=0), X)
+             for norm in ("none", "layer") for scale in (1.0, 4.0)}
+    assert (sizes["layer", 4.0] - sizes["layer", 1.0]).abs().max() < 0.05
+    assert sizes["none", 4.0][-1] > sizes["none", 1.0][-1] + 0.2

@@ -28,3 +28,10 @@ def test_smoothing_checks_its_window():
     assert layernorm.smoothed([1.0, 3.0, 5.0], window=3).tolist() == [3.0]
     with pytest.raises(ValueError, match="window"):
         layernorm.smoothed([1.0], window=0)
+
+
+def test_state_sizes_one_panel_per_scale():
+    import torch
+    fig = layernorm.plot_state_sizes({1.0: {"none": torch.rand(8), "layer": torch.rand(8)},
+                                      4.0: {"none": torch.rand(8), "layer": torch.rand(8)}})
+    assert len(fig.axes) == 2 and all(len(ax.lines) == 2 for ax in fig.axes)

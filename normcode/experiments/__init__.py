@@ -24,7 +24,8 @@ from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, m
 from .ics import median_drift, run_ics_experiment
 from .models import Block, Net, make_activation, mlp, record, small_cnn, weight_layers
 from .noisy import NoisyNorm
-from .recurrent import RecurrentClassifier, compare_norms, crop_rows, digit_rows, examples_per_step, random_lengths
+from .recurrent import (RecurrentClassifier, compare_norms, crop_rows, digit_rows, examples_per_step,
+                        hidden_state_rms, random_lengths)
 from .probes import (ICS, Landscape, ics_probe, internal_covariate_shift, landscape_probe,
                      loss_landscape, percentile_probe, unit_percentiles, unit_values)
 from .training import History, deterministic, evaluate, make_optimizer, set_seed, train
@@ -40,5 +41,5 @@ __all__ = [
     "Landscape", "loss_landscape", "landscape_probe",
     "run_ics_experiment", "median_drift",
     "recurrent", "batch_dependence", "RecurrentClassifier", "digit_rows", "crop_rows", "random_lengths",
-    "examples_per_step", "compare_norms", "batch_mate_spread", "batch_size_change",
+    "examples_per_step", "hidden_state_rms", "compare_norms", "batch_mate_spread", "batch_size_change",
 ]

@@ -40,7 +40,7 @@ from ..layernorm import LayerNorm
 from .data import Split
 from .training import History, train
 
-__all__ = ["digit_rows", "crop_rows", "random_lengths", "examples_per_step", "RecurrentClassifier", "compare_norms"]
+__all__ = ["digit_rows", "crop_rows", "random_lengths", "examples_per_step", "RecurrentClassifier", "hidden_state_rms", "compare_norms"]
 
 _NORMS = ("none", "layer", "batch")
 
@@ -189,6 +189,27 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.hidden_states(x)[:, -1])
+
+
+@torch.no_grad()
+def hidden_state_rms(model: RecurrentClassifier, X: torch.Tensor) -> torch.Tensor:
+    r"""The size of the hidden state at every step: :math:`\sqrt{\frac{1}{NC}\sum_{n,k} h_{t,n,k}^2}` for :math:`t = 1 … T`.
+
+    A state whose size creeps towards 1 is saturating its tanh units (gradients
+    :math:`1 - h^2` near 0); one that stays put from step to step has stable dynamics.
+
+    Args:
+        model: a :class:`RecurrentClassifier` (run in its current mode).
+        X: ``(N, T, F)`` sequences (all of length ``T``).
+
+    Returns:
+        ``(T,)``.
+
+    Example:
+        >>> tuple(hidden_state_rms(RecurrentClassifier(seed=0), torch.rand(4, 8, 8)).shape)
+        (8,)
+    """
+    return model.hidden_states(X).pow(2).mean(dim=(0, 2)).sqrt()
 
 
 def compare_norms(make_model: Callable[[str, int], nn.Module], data: Split, norms: Sequence[str],

@@ -3,7 +3,9 @@
 * :func:`plot_bn_ln_cubes` — the preface's N × C × (H·W) cube twice, for batch and
   layer normalization only: which values share their statistics with one chosen value;
 * :func:`plot_learning_curves` — training loss (smoothed) and test accuracy of several
-  techniques over several seeds, one colour per technique (:func:`normcode.plotting.style.line`).
+  techniques over several seeds, one colour per technique (:func:`normcode.plotting.style.line`);
+* :func:`plot_state_sizes` — the size of a recurrent network's hidden state step by step, one
+  panel per scale of the recurrent weights.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from . import style
 from .cubes import draw_normalization_cube, shared_statistics_mask
 from ..book.i18n import _
 
-__all__ = ["plot_bn_ln_cubes", "smoothed", "plot_learning_curves"]
+__all__ = ["plot_bn_ln_cubes", "smoothed", "plot_learning_curves", "plot_state_sizes"]
 
 
 def plot_bn_ln_cubes(shape: Sequence[int] = (4, 6, 5), index: Sequence[int] = (0, 2, 0)):
@@ -85,5 +87,28 @@ def plot_learning_curves(runs: Mapping[str, Sequence], window: int = 20, title: 
     left.legend()
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_state_sizes(sizes: Mapping[float, Mapping[str, Sequence[float]]]):
+    """One panel per recurrent-weight scale: the hidden state's size at steps 1 … T, one line per technique.
+
+    Args:
+        sizes: ``{scale: {technique: (T,) sizes}}``, e.g. from
+            :func:`normcode.experiments.recurrent.hidden_state_rms`.
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.2 * len(sizes), 3.0), sharey=True, squeeze=False)
+    for ax, (scale, curves) in zip(axes[0], sizes.items()):
+        for technique, values in curves.items():
+            ax.plot(range(1, len(values) + 1), [float(v) for v in values], **style.line(technique, marker=True))
+        ax.set(title=_("recurrent weights x {scale}").format(scale=scale), xlabel=_("time step"), ylim=(0, 1))
+    axes[0][0].set_ylabel(_("size of the hidden state (RMS)"))
+    axes[0][0].legend()
     fig.tight_layout()
     return fig
