@@ -3,10 +3,10 @@ r"""Normalizing the *data* before any network sees it: scaling, decorrelation, w
 For a data matrix :math:`X` of :math:`m` rows (samples) and :math:`d` columns
 (features), with mean :math:`\mu` and covariance
 :math:`\Sigma = \frac{1}{m}\sum_k (x_k-\mu)(x_k-\mu)^\top = U \Lambda U^\top`,
-every transform here is affine, :math:`z = W (x - s)`:
+every transform here is affine, :math:`\hat{x} = W (x - s)`:
 
 =================  ===========================  ==============================
-transform          :math:`W`                    covariance of :math:`z`
+transform          :math:`W`                    covariance of :math:`\hat{x}`
 =================  ===========================  ==============================
 standardize        :math:`\mathrm{diag}(\sigma)^{-1}`     unit diagonal (correlations stay)
 decorrelate (PCA)  :math:`U^\top`                       :math:`\Lambda` (diagonal)
@@ -16,8 +16,11 @@ ZCA whitening      :math:`U \Lambda^{-1/2} U^\top`        :math:`I`
 
 Every feature is standardized *across the m samples* (one mean and one standard
 deviation per column), not per sample. Any :math:`QW_\text{PCA}` with :math:`Q`
-orthogonal also whitens; ZCA is the one with a symmetric :math:`W`, and the one
-whose output stays closest to the centred data, :math:`\min E\|z - (x-\mu)\|^2`
+orthogonal also whitens; ZCA is the only symmetric positive-definite :math:`W`
+(:math:`U\,\mathrm{diag}(\pm\lambda_k^{-1/2})U^\top` gives :math:`2^d` symmetric
+whitening matrices, one per choice of signs; only the all-plus one is positive
+definite), and the one whose output stays closest to the centred data,
+:math:`\min E\|\hat{x} - (x-\mu)\|^2`
 (Kessy, Lewin & Strimmer 2018, arXiv 1512.00809).
 
 The second half measures why this matters for optimization: gradient descent on
@@ -50,7 +53,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Affine:
-    r"""The transform :math:`z = W(x - s)`, applied row-wise: ``Z = (X - shift) @ W.T``.
+    r"""The transform :math:`\hat{x} = W(x - s)`, applied row-wise: ``Z = (X - shift) @ W.T``.
 
     Attributes:
         shift: ``(d,)`` the value subtracted first (the mean, or the minimum for min-max scaling).
@@ -101,7 +104,7 @@ def _eig(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def min_max_scale(X: torch.Tensor) -> tuple[torch.Tensor, Affine]:
-    r"""Min-max scaling of each feature to :math:`[0, 1]`: :math:`z = (x - \min)/(\max - \min)`.
+    r"""Min-max scaling of each feature to :math:`[0, 1]`: :math:`\hat{x} = (x - \min)/(\max - \min)`.
 
     Returns:
         ``(Z, T)``: ``Z`` of shape ``(m, d)`` and the :class:`Affine` ``T`` (shift = column minima).
@@ -118,7 +121,7 @@ def min_max_scale(X: torch.Tensor) -> tuple[torch.Tensor, Affine]:
 
 
 def standardize(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine]:
-    r"""Standardize each feature over the samples: :math:`z_j = (x_j - \mu_j)/\sqrt{\sigma_j^2 + \epsilon}`.
+    r"""Standardize each feature over the samples: :math:`\hat{x}_j = (x_j - \mu_j)/\sqrt{\sigma_j^2 + \epsilon}`.
 
     Returns:
         ``(Z, T)`` with ``T.shift`` the means and ``T.W`` = diag(1/σ).
@@ -134,7 +137,7 @@ def standardize(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine
 
 
 def decorrelate(X: torch.Tensor) -> tuple[torch.Tensor, Affine]:
-    r"""Rotate the centred data onto the principal axes (PCA): :math:`z = U^\top(x-\mu)`; the covariance becomes :math:`\Lambda`.
+    r"""Rotate the centred data onto the principal axes (PCA): :math:`\hat{x} = U^\top(x-\mu)`; the covariance becomes :math:`\Lambda`.
 
     Components are ordered by decreasing variance.
 
@@ -162,7 +165,7 @@ def pca_whiten(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine]
 
 
 def zca_whiten(X: torch.Tensor, eps: float = 0.0) -> tuple[torch.Tensor, Affine]:
-    r"""ZCA (Mahalanobis) whitening: :math:`W = U(\Lambda+\epsilon)^{-1/2}U^\top = \Sigma^{-1/2}`, the symmetric whitening.
+    r"""ZCA (Mahalanobis) whitening: :math:`W = U(\Lambda+\epsilon)^{-1/2}U^\top = \Sigma^{-1/2}`, the symmetric positive-definite whitening.
 
     PCA whitening followed by the rotation back to the original axes, so each
     output feature stays as close as possible to the input feature of the same

@@ -84,3 +84,27 @@ def test_loglog_slope_recovers_a_power_law():
     x = [1.0, 2.0, 8.0, 32.0]
     assert sweeps.loglog_slope(x, [3 * v ** -0.5 for v in x]) == pytest.approx(-0.5)
     assert sweeps.loglog_slope(x, [math.e * v ** 2 for v in x]) == pytest.approx(2.0)
+
+
+def test_seeded_sweep_worst_and_mean():
+    from normcode.experiments import load_digits, mlp, sweeps as sw
+    runs = sw.seeded_sweep(lambda norm, value, seed: mlp(norm=norm, hidden=(10,), seed=seed), load_digits(),
+                           [0.1, 0.5], setting="lr", seeds=(0, 1), steps=3)
+    assert set(runs) == {"none", "batch"} and len(runs["none"]) == 2 and len(runs["none"][0]) == 2
+    again = sw.seeded_sweep(lambda norm, value, seed: mlp(norm=norm, hidden=(10,), seed=seed), load_digits(),
+                            [0.1, 0.5], setting="lr", seeds=(0, 1), steps=3)
+    assert runs == again                                                    # seeded: reproducible
+    assert sw.worst([[0.5, 0.1], [0.3, 0.9]]) == [0.3, 0.1]
+    assert sw.worst([[0.5, 0.1], [0.3, 0.9]], high_is_bad=True) == [0.5, 0.9]
+    assert sw.seed_mean([[0.5, 0.1], [0.3, 0.9]]) == [0.4, 0.5]
+
+
+def test_verdicts_and_a_table_that_lines_up_korean_labels():
+    from normcode.experiments import sweeps as sw
+    assert sw.verdicts([[0.9, 0.3, 0.9], [0.85, 0.2, 0.4]]) == ["trains", "fails", "mixed"]
+    with pytest.raises(ValueError, match="fails < trains"):
+        sw.verdicts([[0.5]], trains=0.4, fails=0.5)
+    table = sw.format_table("lr", [0.1, 1.0], {"배치 정규화": ["학습됨", "실패"], "none": ["mixed", "fails"]}).splitlines()
+    widths = [sw._width(line) for line in table]
+    assert len(set(widths)) == 1                                  # every line ends in the same column
+    assert table[1].endswith("  학습됨    실패")

@@ -17,11 +17,11 @@ One module per idea:
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import batch_dependence, data, ics, models, noisy, probes, recurrent, training, transformer
+from . import batch_dependence, data, ics, models, noisy, probes, recurrent, renorm, training, transformer
 from .batch_dependence import batch_mate_spread, batch_size_change
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
-from .ics import median_drift, run_ics_experiment
+from .ics import layer_median_probe, median_drift, median_drifts, run_ics_experiment
 from .models import Block, Net, make_activation, mlp, record, small_cnn, weight_layers
 from .noisy import NoisyNorm
 from .recurrent import (RecurrentClassifier, compare_norms, crop_rows, digit_rows, examples_per_step,
@@ -39,7 +39,7 @@ __all__ = [
     "History", "set_seed", "deterministic", "evaluate", "make_optimizer", "train",
     "unit_values", "unit_percentiles", "percentile_probe", "ICS", "internal_covariate_shift", "ics_probe",
     "Landscape", "loss_landscape", "landscape_probe",
-    "run_ics_experiment", "median_drift",
+    "run_ics_experiment", "median_drift", "median_drifts", "layer_median_probe",
     "recurrent", "batch_dependence", "RecurrentClassifier", "digit_rows", "crop_rows", "random_lengths",
     "examples_per_step", "hidden_state_rms", "compare_norms", "batch_mate_spread", "batch_size_change",
 ]

@@ -12,14 +12,16 @@ put, and the network learns much faster.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
+
+import torch
 
 from .data import Split, load_digits
-from .models import mlp
+from .models import Net, mlp, record
 from .probes import percentile_probe
 from .training import History, train
 
-__all__ = ["run_ics_experiment", "median_drift"]
+__all__ = ["run_ics_experiment", "median_drift", "layer_median_probe", "median_drifts"]
 
 
 def run_ics_experiment(use_bn: bool, steps: int = 5000, seed: int = 0, eval_every: int = 50,
@@ -91,3 +93,61 @@ def median_drift(history: History, name: str = "percentiles", column: Optional[i
     keep = [i for i, s in enumerate(history.eval_step) if s >= since]
     median = values[keep, col]
     return float(median.max() - median.min())
+
+
+def layer_median_probe(X: torch.Tensor, layer: int = -1,
+                       point: str = "pre_activation") -> Callable[[Net], torch.Tensor]:
+    """The median of *every* unit's input of one layer on a fixed batch — a probe for ``train(record=...)``.
+
+    Where :func:`~normcode.experiments.probes.percentile_probe` follows one unit,
+    this follows all of them, so a claim about a layer does not rest on one unit.
+
+    Args:
+        X: ``(N, features)`` fixed probe batch.
+        layer: index into ``model.blocks`` (``-1``: last hidden layer).
+        point: where to look (see :func:`~normcode.experiments.models.record`).
+
+    Returns:
+        ``probe(model) -> (units,)`` medians (``torch.quantile`` at 0.5, linear interpolation).
+
+    Example:
+        >>> probe = layer_median_probe(torch.rand(50, 64), layer=0)
+        >>> tuple(probe(mlp(seed=0)).shape)
+        (100,)
+    """
+    @torch.no_grad()
+    def probe(model: Net) -> torch.Tensor:
+        was_training = model.training
+        model.eval()                                   # as unit_values: running estimates, no update
+        try:
+            with record(model, layers=layer, point=point) as seen:
+                model(X)
+        finally:
+            model.train(was_training)
+        return torch.quantile(seen[layer].flatten(1).double(), 0.5, dim=0)
+    return probe
+
+
+def median_drifts(history: History, name: str, since: int = 1) -> torch.Tensor:
+    """:func:`median_drift` of every column of a record: max − min over the evaluations at steps ≥ ``since``.
+
+    Args:
+        history: a :class:`~normcode.experiments.training.History` whose record ``name`` holds one
+            value per unit at each evaluation (e.g. from :func:`layer_median_probe`).
+        name: the record.
+        since: first training step counted (step 0 is left out by default, as in :func:`median_drift`).
+
+    Returns:
+        ``(units,)`` ranges.
+
+    Example:
+        >>> h = History(eval_step=[0, 1, 2], records={"m": [[9, 0], [1, 3], [2, 4]]})
+        >>> median_drifts(h, "m").tolist()
+        [1.0, 1.0]
+    """
+    values = history.series(name)
+    keep = [i for i, s in enumerate(history.eval_step) if s >= since]
+    if not keep:
+        raise ValueError(f"no evaluation at step >= {since}; evaluated steps: {history.eval_step[:5]}")
+    kept = values[keep]
+    return (kept.max(dim=0).values - kept.min(dim=0).values).double()

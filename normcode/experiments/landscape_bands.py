@@ -20,7 +20,6 @@ for ``fill_between``.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable, Sequence
 
 import torch
@@ -58,10 +57,7 @@ def landscape_bands(model: nn.Module, X: torch.Tensor, y: torch.Tensor, etas: Se
         True
     """
     land = loss_landscape(model, X, y, etas, loss_fn)
-    net = copy.deepcopy(model).train()
-    with torch.no_grad(), torch.random.fork_rng(devices=[]):
-        start = float(loss_fn(net(X), y))
-    return {"loss": start, "loss_min": float(land.losses.min()), "loss_max": float(land.losses.max()),
+    return {"loss": land.start_loss, "loss_min": float(land.losses.min()), "loss_max": float(land.losses.max()),
             "grad_change_min": float(land.gradient_change.min()),
             "grad_change_max": float(land.gradient_change.max()),
             "beta_smoothness": land.beta_smoothness}

@@ -201,6 +201,7 @@ class Landscape:
         max_gradient_change: ``max(gradient_change)``.
         beta_smoothness: :math:`\max_\eta \|\nabla L(\theta-\eta g) - g\| / (\eta\|g\|)`, the
             "effective" β-smoothness: a local Lipschitz constant of the gradient.
+        start_loss: :math:`L(\theta)`, the loss where the walk starts.
     """
 
     etas: torch.Tensor
@@ -210,6 +211,7 @@ class Landscape:
     loss_range: float
     max_gradient_change: float
     beta_smoothness: float
+    start_loss: float = float("nan")
 
     def summary(self) -> dict[str, float]:
         """The three scalar measures as a dict (what :func:`landscape_probe` records)."""
@@ -257,7 +259,7 @@ def loss_landscape(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
             grads = torch.autograd.grad(loss, params)
             return loss.item(), torch.cat([g.flatten() for g in grads])
 
-        _, g0 = loss_and_grad()
+        start_loss, g0 = loss_and_grad()
         start = [p.detach().clone() for p in params]
         losses, changes = [], []
         for eta in etas_t.tolist():
@@ -276,7 +278,8 @@ def loss_landscape(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     beta = float((changes_t / (etas_t * g_norm)).max()) if g_norm > 0 else 0.0
     return Landscape(etas=etas_t, losses=losses_t, gradient_change=changes_t, gradient_norm=g_norm,
                      loss_range=float(losses_t.max() - losses_t.min()),
-                     max_gradient_change=float(changes_t.max()), beta_smoothness=beta)
+                     max_gradient_change=float(changes_t.max()), beta_smoothness=beta,
+                     start_loss=start_loss)
 
 
 def landscape_probe(X: torch.Tensor, y: torch.Tensor, etas: Sequence[float] = (0.05, 0.1, 0.2, 0.3, 0.4),

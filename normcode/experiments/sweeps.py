@@ -6,6 +6,10 @@ handful of brief, seeded training runs or measurements:
 * :func:`accuracy_sweep` — final test accuracy of the same network, with and without
   a normalization, across values of one setting (the learning rate, the
   initialisation scale, the batch size).
+* :func:`seeded_sweep` — the same over several seeds (model initialisation and
+  batch order), so a claim can be checked on the worst seed; :func:`worst` and
+  :func:`seed_mean` summarize it, :func:`verdicts` turns it into words that hold
+  on every seed ("trains", "fails", "mixed") and :func:`format_table` prints them.
 * :func:`normalized_value_spread` — the noise of batch statistics: how much one
   example's normalized value :math:`\hat{x}` moves when its batch-mates change,
   for several batch sizes :math:`m` (it shrinks about as :math:`1/\sqrt{m}`).
@@ -23,16 +27,18 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Iterable, Sequence
+import unicodedata
+from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ..book.i18n import N_
 from ..functional import batch_norm
 from .data import Split
 from .training import train
 
-__all__ = ["accuracy_sweep", "normalized_value_spread", "train_eval_gap", "train_mode_accuracy", "loglog_slope"]
+__all__ = ["accuracy_sweep", "seeded_sweep", "worst", "seed_mean", "verdicts", "format_table", "normalized_value_spread", "train_eval_gap", "train_mode_accuracy", "loglog_slope"]
 
 
 def accuracy_sweep(make_model: Callable[[str, float], nn.Module], data: Split, values: Sequence[float],
@@ -78,6 +84,111 @@ def accuracy_sweep(make_model: Callable[[str, float], nn.Module], data: Split, v
             accuracies.append(history.test_accuracy[-1])
         results[norm] = accuracies
     return results
+
+
+def seeded_sweep(make_model: Callable[[str, float, int], nn.Module], data: Split, values: Sequence[float],
+                 setting: str, seeds: Sequence[int] = (0, 1, 2), **kwargs) -> dict[str, list[list[float]]]:
+    """:func:`accuracy_sweep` repeated for every seed in ``seeds``.
+
+    Args:
+        make_model: ``make_model(norm, value, seed)`` returns a fresh model initialised from ``seed``.
+        data, values, setting: as in :func:`accuracy_sweep`.
+        seeds: the seeds; each seeds both the model (through ``make_model``) and the
+            batch order of training.
+        **kwargs: passed on to :func:`accuracy_sweep` (``norms``, ``steps``, ``lr``, ``batch_size``).
+
+    Returns:
+        ``{norm: [[accuracy for each value] for each seed]}``.
+
+    Example:
+        >>> from normcode.experiments import load_digits, mlp
+        >>> acc = seeded_sweep(lambda n, v, s: mlp(norm=n, hidden=(20,), seed=s), load_digits(),
+        ...                    [0.1], setting="lr", seeds=(0, 1), steps=3)
+        >>> len(acc["batch"]), len(acc["batch"][0])
+        (2, 1)
+    """
+    if not seeds:
+        raise ValueError("seeded_sweep needs at least one seed")
+    runs = {}
+    for seed in seeds:
+        one = accuracy_sweep(lambda norm, value: make_model(norm, value, seed), data, values, setting,
+                             seed=seed, **kwargs)
+        for norm, accuracies in one.items():
+            runs.setdefault(norm, []).append(accuracies)
+    return runs
+
+
+def worst(runs: Sequence[Sequence[float]], high_is_bad: bool = False) -> list[float]:
+    """Per value, the worst seed of a :func:`seeded_sweep` row: the lowest accuracy, or the highest with ``high_is_bad``.
+
+    Use the lowest to claim that something trains on every seed, the highest to
+    claim that something fails on every seed.
+
+    Example:
+        >>> worst([[0.9, 0.2], [0.8, 0.3]]), worst([[0.9, 0.2], [0.8, 0.3]], high_is_bad=True)
+        ([0.8, 0.2], [0.9, 0.3])
+    """
+    pick = max if high_is_bad else min
+    return [pick(column) for column in zip(*runs)]
+
+
+def seed_mean(runs: Sequence[Sequence[float]]) -> list[float]:
+    """Per value, the mean over the seeds of a :func:`seeded_sweep` row.
+
+    Example:
+        >>> seed_mean([[0.9, 0.2], [0.7, 0.4]])
+        [0.8, 0.3]
+    """
+    return [round(sum(column) / len(column), 12) for column in zip(*runs)]
+
+
+#: The words of :func:`verdicts` (catalogue keys: print them through ``_``).
+TRAINS, FAILS, MIXED = N_("trains"), N_("fails"), N_("mixed")
+
+
+def verdicts(runs: Sequence[Sequence[float]], trains: float = 0.8, fails: float = 0.5) -> list[str]:
+    """Per value of a :func:`seeded_sweep` row, a verdict that holds on every seed.
+
+    ``"trains"`` if every seed reaches ``trains``, ``"fails"`` if no seed gets above
+    ``fails``, ``"mixed"`` otherwise. Words rather than digits: they do not change when
+    the last digit of an accuracy does (another CPU, another library version).
+
+    Example:
+        >>> verdicts([[0.9, 0.3, 0.9], [0.85, 0.2, 0.4]])
+        ['trains', 'fails', 'mixed']
+    """
+    if not 0 <= fails < trains <= 1:
+        raise ValueError(f"need 0 <= fails < trains <= 1, got fails={fails}, trains={trains}")
+    low, high = worst(runs), worst(runs, high_is_bad=True)
+    return [TRAINS if a >= trains else FAILS if b <= fails else MIXED for a, b in zip(low, high)]
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font (Hangul and other wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def format_table(title: str, values: Sequence, rows: Mapping[str, Sequence[str]], first: int = 20,
+                 column: int = 8) -> str:
+    """A plain-text table: ``title`` and the ``values`` as header, then one line per row label.
+
+    Columns are padded by display width, so Korean labels line up with English ones.
+
+    Example:
+        >>> print(format_table("lr", [0.1, 1.0], {"none": ["mixed", "fails"]}, first=8))
+        lr           0.1     1.0
+          none     mixed   fails
+    """
+    def left(text: str, width: int) -> str:
+        return text + " " * max(width - _width(text), 0)
+
+    def right(text: str, width: int) -> str:
+        return " " * max(width - _width(text), 0) + text
+
+    lines = [left(title, first) + "".join(right(f"{v}", column) for v in values)]
+    lines += [left("  " + label, first) + "".join(right(cell, column) for cell in cells)
+              for label, cells in rows.items()]
+    return "\n".join(lines)
 
 
 @torch.no_grad()

@@ -9,19 +9,30 @@
 * :mod:`~normcode.plotting.whitening` — scatter panels, loss contours and descent
   paths of chapter 1;
 * :mod:`~normcode.plotting.ics` — the drifting-distribution figure, animation and
-  explorer of chapter 2.
+  explorer of chapter 2;
+* :mod:`~normcode.plotting.images` — a row of images on one grey scale (chapter 2's digits);
+* :mod:`~normcode.plotting.batchnorm` — normalized values against ReLU and sigmoid,
+  and accuracy sweeps over seeds, of chapter 3;
+* :mod:`~normcode.plotting.landscape` — noisy BN and the loss landscape along the
+  gradient (chapter 4);
+* :mod:`~normcode.plotting.reparam` — training curves of several settings (chapter 8).
 
 Every label goes through the message catalogue (:func:`normcode.book._`), so one
 code cell draws the figure in either edition's language.
 """
-from . import cubes, ics, layernorm, style, whitening
+from . import batchnorm, cubes, ics, images, landscape, layernorm, reparam, style, whitening
+from .batchnorm import plot_activation_inputs, plot_sweeps
 from .cubes import plot_normalization_cubes, shared_statistics_mask
 from .layernorm import plot_bn_ln_cubes, plot_learning_curves
 from .ics import ics_animation, ics_explorer, plot_ics_figure
+from .images import plot_image_row
+from .landscape import plot_landscape, plot_noisy_bn
+from .reparam import plot_loss_curves
 from .whitening import plot_loss_contours, plot_scatter_panels
 
-__all__ = ["style", "cubes", "whitening", "ics", "layernorm",
+__all__ = ["style", "cubes", "whitening", "ics", "images", "batchnorm", "landscape", "reparam", "layernorm",
            "plot_bn_ln_cubes", "plot_learning_curves",
            "plot_normalization_cubes", "shared_statistics_mask",
            "plot_ics_figure", "ics_animation", "ics_explorer",
-           "plot_scatter_panels", "plot_loss_contours"]
+           "plot_scatter_panels", "plot_loss_contours", "plot_image_row",
+           "plot_activation_inputs", "plot_sweeps", "plot_landscape", "plot_noisy_bn", "plot_loss_curves"]

@@ -28,10 +28,10 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 import torch
 
-from ..book.i18n import _
+from ..book.i18n import N_, _
 
 __all__ = ["PERCENT_GRID", "percentile_columns", "truncate", "quantile_histogram", "plot_ics_figure",
-           "draw_histogram_frame", "ics_animation", "ics_explorer"]
+           "draw_histogram_frame", "ics_animation", "ics_explorer", "INPUT_LABELS", "input_label"]
 
 #: Percentiles 0, 2.5, 5, …, 100 (41 values): they contain 15, 50 and 85 exactly, and
 #: are fine enough to redraw the distribution with :func:`quantile_histogram`.
@@ -110,13 +110,30 @@ def quantile_histogram(quantiles, q: Sequence[float] = PERCENT_GRID, min_width: 
     return edges, mass / np.maximum(np.diff(edges), min_width)
 
 
+#: The axis label of the watched value, per activation function (looked up with ``_`` when drawn).
+INPUT_LABELS = {"sigmoid": N_("sigmoid input"), "tanh": N_("tanh input"), "relu": N_("ReLU input")}
+
+
+def input_label(activation: str = "sigmoid") -> str:
+    """The axis label of the watched unit's input for ``activation``, in the edition's language.
+
+    Example:
+        >>> input_label("tanh")
+        'tanh input'
+    """
+    if activation not in INPUT_LABELS:
+        raise ValueError(f"activation must be one of {sorted(INPUT_LABELS)}, got {activation!r}")
+    return _(INPUT_LABELS[activation])
+
+
 def _run_labels(runs: Mapping[str, object]) -> list[str]:
     return list(runs.keys())
 
 
 def plot_ics_figure(runs: Mapping[str, "History"], q: Sequence[float] = (15, 50, 85),  # noqa: F821
                     name: str = "percentiles", wanted: Sequence[float] = (15, 50, 85),
-                    figsize=(11, 3.3), ylim: Optional[tuple[float, float]] = None):
+                    figsize=(11, 3.3), ylim: Optional[tuple[float, float]] = None,
+                    activation: str = "sigmoid"):
     """Ioffe & Szegedy's Figure 1 for any number of runs.
 
     Panel (a): test accuracy against training steps, one line per run. Then one
@@ -130,6 +147,8 @@ def plot_ics_figure(runs: Mapping[str, "History"], q: Sequence[float] = (15, 50,
         wanted: the three percentiles drawn (low, median, high).
         figsize: size of the figure.
         ylim: y-limits of the percentile panels; default: the range of all runs.
+        activation: the watched unit's activation (``"sigmoid"``, ``"tanh"``, ``"relu"``),
+            which names the y-axis (:func:`input_label`).
 
     Returns:
         ``(fig, axes)`` with ``1 + len(runs)`` axes.
@@ -163,7 +182,7 @@ def plot_ics_figure(runs: Mapping[str, "History"], q: Sequence[float] = (15, 50,
         ax.set_xlabel(_("training step"))
         ax.set_title(f"({letters[k]}) {label}")
         ax.legend(loc="upper left", fontsize="small", ncol=len(wanted))
-    axes[1].set_ylabel(_("sigmoid input"))
+    axes[1].set_ylabel(input_label(activation))
     fig.tight_layout()
     return fig, axes
 
@@ -288,7 +307,7 @@ def ics_explorer(steps: int = 1000, run: Optional[Callable] = None, data=None):
         settings = dict(steps=steps, hidden=(100,) * depth, activation=activation, lr=lr, init_std=init_std,
                         data=data)
         runs = {_("without BN"): run(False, **settings), _("with BN"): run(True, **settings)}
-        plot_ics_figure(runs)
+        plot_ics_figure(runs, activation=activation)
         plt.show()
 
     style = {"description_width": "initial"}

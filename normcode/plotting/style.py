@@ -51,6 +51,7 @@ TECHNIQUES: Dict[str, Technique] = {
     "group": Technique(N_("group norm"), N_("GN"), "#9467bd", marker="D"),
     "weight": Technique(N_("weight norm"), N_("WN"), "#8c564b", marker="v"),
     "mean_only": Technique(N_("mean-only batch norm"), N_("mean-only BN"), "#c49c94", "--", "v"),
+    "weight+mean_only": Technique(N_("weight norm + mean-only BN"), N_("WN + mean-only BN"), "#8c564b", "--", "v"),
     "batch_renorm": Technique(N_("batch renorm"), N_("BRN"), "#e377c2", marker="P"),
     "batch_instance": Technique(N_("batch-instance norm"), N_("BIN"), "#7f7f7f", marker="X"),
     "switch": Technique(N_("switchable norm"), N_("SwN"), "#bcbd22", marker="*"),

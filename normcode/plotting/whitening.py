@@ -120,8 +120,9 @@ def covariance_ellipse(X: torch.Tensor, radius: float = 2.0, points: int = 100) 
 
 
 def plot_scatter_panels(panels: Mapping[str, torch.Tensor], color_by: torch.Tensor,
-                        mark: Optional[int] = 0, limit: Optional[float] = None, cmap: str = "viridis"):
-    """Scatter plots of one 2-D data set after several transforms, side by side, on equal axes.
+                        mark: Optional[int] = 0, limit: Optional[float] = None, cmap: str = "viridis",
+                        raw_first: bool = True):
+    r"""Scatter plots of one 2-D data set after several transforms, side by side, on equal axes.
 
     Args:
         panels: title → ``(m, 2)`` data (the same ``m`` points, transformed).
@@ -129,6 +130,9 @@ def plot_scatter_panels(panels: Mapping[str, torch.Tensor], color_by: torch.Tens
         mark: index of one point drawn as a red star in every panel (``None``: none).
         limit: half-width of every panel's square window; ``None`` fits each panel.
         cmap: matplotlib colour map.
+        raw_first: the first panel holds the untransformed data, with axes :math:`x_1, x_2`;
+            the transformed panels have axes :math:`\hat{x}_1, \hat{x}_2` (the book's notation:
+            :math:`x` the input of a normalization, :math:`\hat{x}` its normalized value).
 
     Returns:
         ``(fig, axes)``.
@@ -150,8 +154,9 @@ def plot_scatter_panels(panels: Mapping[str, torch.Tensor], color_by: torch.Tens
             ax.set_ylim(float(centre[1]) - limit, float(centre[1]) + limit)
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("$z_1$")
-    axes[0].set_ylabel("$z_2$")
+        raw = raw_first and ax is axes[0]
+        ax.set_xlabel("$x_1$" if raw else r"$\hat{x}_1$")
+        ax.set_ylabel("$x_2$" if raw else r"$\hat{x}_2$", labelpad=1)
     fig.tight_layout()
     return fig, axes
 
