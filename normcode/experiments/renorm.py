@@ -30,7 +30,8 @@ from .._base import ChannelNorm
 from .. import _checks
 from ..stats import count, moments, reduction_dims, unbiased, update_running
 
-__all__ = ["MovingAverageNorm"]
+__all__ = ["MovingAverageNorm", "shift_and_scale_gradient", "paper_schedule", "non_iid_train_mode_accuracy",
+           "non_iid_run"]
 
 
 class MovingAverageNorm(ChannelNorm):
@@ -87,3 +88,125 @@ def _register() -> None:
 
 
 _register()
+
+
+# --------------------------------------------------------------------------- chapter 9's experiments
+
+
+def shift_and_scale_gradient(layer: torch.nn.Module, x: torch.Tensor, upstream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""How strongly the gradient pushes a layer's input along the two directions a normalization removes.
+
+    For :math:`L = \sum_{i,c} g_{ic}\,y_{ic}` with :math:`y` = ``layer(x)`` (in training mode), returns
+    per channel
+
+    .. math::
+
+        s_c = \sum_i \frac{\partial L}{\partial x_{ic}}, \qquad
+        t_c = \sum_i \frac{\partial L}{\partial x_{ic}}\,(x_{ic} - \mu_{B,c}),
+
+    the derivatives of :math:`L` with respect to shifting every example of channel :math:`c` by the same
+    amount and to scaling it about its batch mean. A layer that normalizes by the batch statistics
+    *inside the graph* (batch normalization, batch renormalization) gives :math:`s = t = 0`: its output
+    does not change under those moves, and the gradient knows it. A layer that divides by constants
+    (:class:`MovingAverageNorm`) gives :math:`s, t \ne 0`. The layer is run on a copy, so its buffers
+    do not move.
+
+    Args:
+        layer: a normalization layer over ``C`` channels.
+        x: ``(m, C)`` input batch.
+        upstream: ``(m, C)`` upstream gradient :math:`g`.
+
+    Returns:
+        ``(s, t)``, each ``(C,)``.
+    """
+    import copy
+
+    if x.shape != upstream.shape or x.dim() != 2:
+        raise ValueError(f"x and upstream must both be (m, C), got {tuple(x.shape)} and {tuple(upstream.shape)}")
+    net = copy.deepcopy(layer).train()
+    x = x.detach().clone().requires_grad_(True)
+    (net(x) * upstream).sum().backward()
+    grad = x.grad
+    return grad.sum(0), (grad * (x.detach() - x.detach().mean(0))).sum(0)
+
+
+def paper_schedule(divide_by: int = 100) -> "RenormSchedule":
+    """The paper's clipping schedule (§4.1) with its step counts divided by ``divide_by``.
+
+    Ioffe (2017) trains with batch normalization (:math:`r_{\\max}=1, d_{\\max}=0`) for 5,000 steps,
+    then relaxes the bounds to :math:`r_{\\max}=3` by step 40,000 and :math:`d_{\\max}=5` by step 25,000.
+    ``paper_schedule(100)`` does the same in 50, 400 and 250 steps.
+    """
+    from ..batchrenorm import RenormSchedule
+
+    if divide_by < 1:
+        raise ValueError(f"divide_by must be a positive integer, got {divide_by}")
+    return RenormSchedule(r_max=3.0, d_max=5.0, warmup_steps=5000 // divide_by,
+                          r_max_full_at=40000 // divide_by, d_max_full_at=25000 // divide_by)
+
+
+@torch.no_grad()
+def non_iid_train_mode_accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int,
+                                k: int, seed: int = 0) -> float:
+    """Accuracy in *training* mode on test batches built like the training batches (``k`` classes each).
+
+    The test set is cut into ``len(X) // batch_size`` batches drawn by
+    :func:`~normcode.experiments.data.non_iid_batches` (each from ``k`` random classes); every
+    batch is normalized with its own statistics, as it would be in a training step. Runs on a
+    copy with momentum 0, so the running estimates of ``model`` do not move.
+
+    Args:
+        model: a network with batch normalization or batch renormalization.
+        X: ``(N, *features)``; y: ``(N,)`` labels.
+        batch_size: examples per batch, at least 2. k: classes per batch.
+        seed: seed of the batches.
+
+    Returns:
+        The fraction of the examples (over all batches) classified correctly.
+    """
+    from .data import non_iid_batches
+    from .sweeps import _frozen_copy
+
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be at least 2 in training mode, got {batch_size}")
+    net = _frozen_copy(model).train()
+    correct, seen = 0, 0
+    for idx in non_iid_batches(y, batch_size, k, seed=seed, num_batches=len(y) // batch_size):
+        correct += int((net(X[idx]).argmax(dim=1) == y[idx]).sum())
+        seen += len(idx)
+    return correct / seen
+
+
+def non_iid_run(norm: str, data, seed: int, batch_size: int = 4, k: int = 2, steps: int = 800,
+                lr: float = 0.05, eval_every: int = 100, schedule=None,
+                hidden: tuple[int, ...] = (100, 100)):
+    """Train a ReLU MLP with ``norm`` ("batch" or "batch_renorm") on batches drawn from ``k`` classes.
+
+    Momentum SGD on :func:`~normcode.experiments.data.non_iid_batches`; at every evaluation the
+    test accuracy in inference mode (moving averages) and in training mode on non-i.i.d. test
+    batches (:func:`non_iid_train_mode_accuracy`, recorded as ``"train_mode"``) are recorded.
+
+    Args:
+        norm: ``"batch"`` or ``"batch_renorm"`` (any registry name works).
+        data: a :class:`~normcode.experiments.data.Split` (flat or image inputs).
+        seed: seed of the initialisation, the batches and the run.
+        batch_size, k: the training batches: ``batch_size`` examples from ``k`` classes.
+        steps, lr, eval_every: as for :func:`~normcode.experiments.training.train`.
+        schedule: the :class:`~normcode.RenormSchedule` of batch renorm; default
+            :func:`paper_schedule` (the paper's steps divided by 100).
+        hidden: widths of the hidden layers.
+
+    Returns:
+        A :class:`~normcode.experiments.training.History`; the trained model is ``history.model``.
+    """
+    from .data import non_iid_batches
+    from .models import mlp
+    from .training import train
+
+    kwargs = {"schedule": schedule if schedule is not None else paper_schedule()} if norm == "batch_renorm" else None
+    model = mlp(hidden=hidden, activation="relu", norm=norm, norm_kwargs=kwargs, seed=seed)
+    probe = {"train_mode": lambda m: non_iid_train_mode_accuracy(m, data.X_test, data.y_test, batch_size, k, seed)}
+    history = train(model, data, steps=steps, lr=lr, optimizer="momentum", seed=seed, eval_every=eval_every,
+                    batch_sampler=non_iid_batches(data.y_train, batch_size, k, seed=seed), record=probe)
+    history.model = model
+    return history

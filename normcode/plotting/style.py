@@ -53,6 +53,7 @@ TECHNIQUES: Dict[str, Technique] = {
     "mean_only": Technique(N_("mean-only batch norm"), N_("mean-only BN"), "#c49c94", "--", "v"),
     "weight+mean_only": Technique(N_("weight norm + mean-only BN"), N_("WN + mean-only BN"), "#8c564b", "--", "v"),
     "batch_renorm": Technique(N_("batch renorm"), N_("BRN"), "#e377c2", marker="P"),
+    "moving_average": Technique(N_("moving averages, no gradient"), N_("MA norm"), "#e377c2", ":", "P"),
     "batch_instance": Technique(N_("batch-instance norm"), N_("BIN"), "#7f7f7f", marker="X"),
     "switch": Technique(N_("switchable norm"), N_("SwN"), "#bcbd22", marker="*"),
     "spectral": Technique(N_("spectral norm"), N_("SN"), "#17becf", marker="h"),
