@@ -9,12 +9,14 @@ One module per idea:
 * :mod:`~normcode.experiments.probes` — percentiles of a unit, Santurkar's ICS, loss-landscape smoothness;
 * :mod:`~normcode.experiments.noisy` — noisy batch normalization (registers ``"noisy_batch"`` and
   ``"noise_only"`` with :func:`normcode.make_norm` on import);
-* :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment.
+* :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment;
+* :mod:`~normcode.experiments.gan` — chapter 12's small GAN on the ring of Gaussians, with or without
+  spectral normalization in the discriminator.
 
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import data, ics, models, noisy, probes, renorm, training, transformer
+from . import data, gan, ics, models, noisy, probes, renorm, training, transformer
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
 from .ics import layer_median_probe, median_drift, median_drifts, run_ics_experiment
