@@ -66,7 +66,7 @@ def lipschitz_bound(model: nn.Module) -> float:
     r""":math:`\prod_l \sigma(W_l)`, the product of the exact spectral norms of ``model``'s linear layers.
 
     For a chain of layers :math:`x \mapsto \phi(W_l x + b_l)` with 1-Lipschitz :math:`\phi`
-    this bounds the Lipschitz constant of the whole network (Miyato et al. 2018, eq. 7).
+    this bounds the Lipschitz constant of the whole network (Miyato et al. 2018, §2).
     The weights are read as the module uses them (``W/σ`` under spectral normalization,
     without running a power iteration: the model is read in evaluation mode).
     """
