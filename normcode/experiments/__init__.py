@@ -10,16 +10,19 @@ One module per idea:
 * :mod:`~normcode.experiments.noisy` — noisy batch normalization (registers ``"noisy_batch"`` and
   ``"noise_only"`` with :func:`normcode.make_norm` on import);
 * :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment;
+from . import 
 * :mod:`~normcode.experiments.style_tasks` — the two style tasks of chapters 6 and 10 (style as a
   nuisance, style as the label) and the experiments on them;
 * :mod:`~normcode.experiments.recurrent` — digits read row by row by a small recurrent network
   with or without layer (or per-step batch) normalization in its recurrence;
 * :mod:`~normcode.experiments.batch_dependence` — does an example's output depend on its batch-mates?
+* :mod:`~normcode.experiments.gan` — chapter 12's small GAN on the ring of Gaussians, with or without
+  spectral normalization in the discriminator.
 
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import batch_dependence, data, ics, models, noisy, probes, recurrent, renorm, style_tasks, training, transformer
+from . import batch_dependence, data, gan, ics, models, noisy, probes, recurrent, renorm, style_tasks, training, transformer
 from .batch_dependence import batch_mate_spread, batch_size_change
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
