@@ -10,7 +10,16 @@ One module per idea:
 * :mod:`~normcode.experiments.noisy` — noisy batch normalization (registers ``"noisy_batch"`` and
   ``"noise_only"`` with :func:`normcode.make_norm` on import);
 * :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment;
-from . import 
+* :mod:`~normcode.experiments.sweeps`, :mod:`~normcode.experiments.gradcheck`,
+  :mod:`~normcode.experiments.bn_mechanics` — chapter 3's sweeps over seeds, gradient checks and the
+  mechanics of batch normalization (statistics outside the gradient, folding, recalibration);
+* :mod:`~normcode.experiments.train_mode`, :mod:`~normcode.experiments.landscape_bands`,
+  :mod:`~normcode.experiments.why_bn` — chapter 4's probes in training mode and its experiments;
+* :mod:`~normcode.experiments.small_batches` — chapter 7's batch-size sweeps;
+* :mod:`~normcode.experiments.reparam` — chapter 8's weight-normalized networks, batch noise, step cost;
+* :mod:`~normcode.experiments.renorm` — chapter 9: normalization by the moving averages, non-i.i.d. runs;
+* :mod:`~normcode.experiments.distributed` — synchronized batch normalization over gloo processes;
+* :mod:`~normcode.experiments.transformer` — a small Transformer with the normalization as a parameter;
 * :mod:`~normcode.experiments.style_tasks` — the two style tasks of chapters 6 and 10 (style as a
   nuisance, style as the label) and the experiments on them;
 * :mod:`~normcode.experiments.recurrent` — digits read row by row by a small recurrent network
