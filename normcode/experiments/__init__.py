@@ -9,12 +9,14 @@ One module per idea:
 * :mod:`~normcode.experiments.probes` — percentiles of a unit, Santurkar's ICS, loss-landscape smoothness;
 * :mod:`~normcode.experiments.noisy` — noisy batch normalization (registers ``"noisy_batch"`` and
   ``"noise_only"`` with :func:`normcode.make_norm` on import);
-* :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment.
+* :mod:`~normcode.experiments.ics` — :func:`run_ics_experiment`, the book's signature experiment;
+* :mod:`~normcode.experiments.style_tasks` — the two style tasks of chapters 6 and 10 (style as a
+  nuisance, style as the label) and the experiments on them.
 
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import data, ics, models, noisy, probes, renorm, training, transformer
+from . import data, ics, models, noisy, probes, renorm, style_tasks, training, transformer
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)
 from .ics import layer_median_probe, median_drift, median_drifts, run_ics_experiment
@@ -25,7 +27,7 @@ from .probes import (ICS, Landscape, ics_probe, internal_covariate_shift, landsc
 from .training import History, deterministic, evaluate, make_optimizer, set_seed, train
 
 __all__ = [
-    "data", "models", "training", "probes", "noisy", "ics",
+    "data", "models", "training", "probes", "noisy", "ics", "style_tasks",
     "Split", "load_digits", "random_style", "apply_style", "style_task",
     "iid_batches", "non_iid_batches", "ring_centers", "ring_of_gaussians", "ModeCoverage", "mode_coverage",
     "Block", "Net", "make_activation", "mlp", "small_cnn", "record", "weight_layers",
