@@ -44,15 +44,16 @@ def plot_gate_histograms(runs, multiplier: float = 10.0, bins: int = 10):
     n_layers = len(runs.gates[runs.tasks[0], float(multiplier), runs.seeds[0]])
     fig, axes = plt.subplots(1, n_layers, figsize=(3.4 * n_layers, 3.0), sharey=True)
     axes = list(axes) if n_layers > 1 else [axes]
-    edges = torch.linspace(0, 1, bins + 1).tolist()
+    width = 1.0 / bins
     for layer, ax in enumerate(axes):
-        for task in runs.tasks:
+        for k, task in enumerate(runs.tasks):              # side by side within each bin
             values = _pooled(runs, task, layer, float(multiplier))
-            weights = torch.full_like(values, 1.0 / len(values))
-            ax.hist(values.tolist(), bins=edges, weights=weights.tolist(), alpha=0.55,
-                    color=style.color(_TASK_COLOUR[task]), label=_(TASK_LABELS[task]))
+            counts = torch.histc(values, bins=bins, min=0.0, max=1.0) / len(values)
+            left = torch.arange(bins, dtype=torch.float64) * width + k * width / len(runs.tasks)
+            ax.bar(left.tolist(), counts.tolist(), width=width / len(runs.tasks), align="edge",
+                   color=style.color(_TASK_COLOUR[task]), label=_(TASK_LABELS[task]))
         ax.set_title(_("layer {k}").format(k=layer + 1))
-        ax.set_xlabel(_("learned gate rho (0 = IN, 1 = BN)"))
+        ax.set_xlabel(_("learned gate ρ (0 = IN, 1 = BN)"))
         ax.set_xlim(0, 1)
     axes[0].set_ylabel(_("fraction of channels"))
     axes[0].legend(loc="upper center")
@@ -90,7 +91,7 @@ def plot_gate_means(runs, multipliers: Sequence[float] = (10.0, 1.0)):
         ax.set_title(_(TASK_LABELS[task]))
         ax.set_xlabel(_("BIN layer"))
         ax.set_ylim(-0.03, 1.03)
-    axes[0].set_ylabel(_("mean gate rho"))
+    axes[0].set_ylabel(_("mean gate ρ"))
     axes[0].legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     return fig, axes
