@@ -43,7 +43,8 @@ def test_set_one_hot_rejects_unknown_part():
 
 def test_short_sweeps_run():
     data = nx.load_digits(seed=0)
-    sweep = switchable.importance_sweep(data, batch_sizes=(4,), seeds=(0,), steps=3)
+    sweep, acc = switchable.importance_sweep(data, batch_sizes=(4,), seeds=(0,), steps=3)
+    assert len(acc[4]) == 1
     assert sweep[4].shape == (1, 2, 2, 3)
     assert torch.allclose(sweep[4].sum(-1), torch.ones(1, 2, 2, dtype=torch.float64))
     accs = switchable.compare_with_parts(data, norms=("switch", "batch"), seeds=(0,), steps=3)

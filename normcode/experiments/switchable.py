@@ -86,15 +86,21 @@ def train_switch(data: Split, batch_size: int, seed: int, **recipe) -> tuple[Net
 
 
 def importance_sweep(data: Split, batch_sizes: Sequence[int] = (2, 8, 32), seeds: Sequence[int] = (0, 1, 2),
-                     **recipe) -> dict[int, torch.Tensor]:
-    """The learned importance weights after training at each batch size, for each seed.
+                     **recipe) -> tuple[dict[int, torch.Tensor], dict[int, list[float]]]:
+    """The learned importance weights after training at each batch size ``m``, for each seed.
+
+    Every run takes the same number of steps, whatever ``m``.
 
     Returns:
-        ``{m: (seeds, layers, 2, 3)}``: :func:`importance` of the model trained with batch size ``m``
-        and each seed (same number of steps at every ``m``).
+        ``(weights, accuracy)``: ``weights[m]`` is ``(seeds, layers, 2, 3)``, the :func:`importance` of the
+        model trained with batch size ``m`` and each seed; ``accuracy[m]`` its final test accuracy per seed.
     """
-    return {m: torch.stack([importance(train_switch(data, m, seed, **recipe)[0]) for seed in seeds])
-            for m in batch_sizes}
+    weights, accuracy = {}, {}
+    for m in batch_sizes:
+        runs = [train_switch(data, m, seed, **recipe) for seed in seeds]
+        weights[m] = torch.stack([importance(model) for model, _acc in runs])
+        accuracy[m] = [acc for _model, acc in runs]
+    return weights, accuracy
 
 
 def compare_with_parts(data: Split, norms: Sequence[str] = ("switch",) + PARTS, batch_size: int = 32,
