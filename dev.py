@@ -9,6 +9,9 @@
     python3 dev.py serve     serve the built site on http://localhost:8000
     python3 dev.py execute notebooks/en/01_x.ipynb ...   re-execute notebooks in place (authors)
     python3 dev.py bench     benchmark normcode's layers against PyTorch's
+    python3 dev.py assignments [assignments/en/01_x.ipynb ...]   generate the student notebooks and
+                             autograders of the course assignments into _build/assignments (teachers)
+    python3 dev.py grade _build/assignments/en/01_x/autograder.zip submission.ipynb ...   grade submissions
 
 The first command creates a virtual environment in .venv (Python 3.11+ and git
 are all a fresh machine needs), installs the pinned requirements and this
@@ -118,7 +121,7 @@ def test(extra=()) -> None:
     start = time.perf_counter()
     workers = os.environ.get("NORMBOOK_WORKERS", "2")
     env = dict(os.environ, NORMBOOK_SITE=str(SITE), PYTHONHASHSEED="0")
-    cmd = [PYTHON, "-m", "pytest", "tests", "notebooks",
+    cmd = [PYTHON, "-m", "pytest", "tests", "notebooks", "assignments",
            "-n", workers, "--dist", "loadscope",
            "--nbval", "--nbval-current-env", "--nbval-cell-timeout", "300",
            "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", *extra]
@@ -178,7 +181,20 @@ def bench(extra=()) -> None:
     run([PYTHON, "benchmarks/bench_layers.py", *extra])
 
 
-COMMANDS = {"site": site, "test": test, "serve": serve, "execute": execute, "bench": bench, "lab": lab}
+def assignments(extra=()) -> None:
+    ensure_env()
+    run([PYTHON, "tools/assignments.py", "generate", *extra])
+
+
+def grade(extra=()) -> None:
+    ensure_env()
+    if len(extra) < 2:
+        sys.exit("usage: python3 dev.py grade AUTOGRADER.zip SUBMISSION.ipynb [SUBMISSION.ipynb ...] [--json FILE]")
+    run([PYTHON, "tools/assignments.py", "grade", *extra])
+
+
+COMMANDS = {"site": site, "test": test, "serve": serve, "execute": execute, "bench": bench,
+            "lab": lab, "assignments": assignments, "grade": grade}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -83,6 +83,8 @@ CASES: list[Case] = [
          SMALL_NC, "small"),
     Case("LN-autograd", lambda: normcode.LayerNorm([64, 32, 32], manual_backward=False),
          lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
+    Case("RMS", lambda: normcode.RMSNorm(128), lambda: nn.RMSNorm(128), SMALL_NC, "small"),
+    Case("RMS", lambda: normcode.RMSNorm([64, 32, 32]), lambda: nn.RMSNorm([64, 32, 32]), LARGE_IMG, "large"),
     Case("IN", lambda: normcode.InstanceNorm2d(32, affine=True), lambda: nn.InstanceNorm2d(32, affine=True),
          SMALL_IMG, "small"),
     Case("IN", lambda: normcode.InstanceNorm2d(64, affine=True), lambda: nn.InstanceNorm2d(64, affine=True),

@@ -6,8 +6,8 @@ the tests check each one against PyTorch's own layer.
 
 Public API::
 
-    from normcode import BatchNorm2d, LayerNorm, InstanceNorm2d, GroupNorm
-    from normcode import functional as F      # batch_norm, layer_norm, ...
+    from normcode import BatchNorm2d, LayerNorm, InstanceNorm2d, GroupNorm, RMSNorm
+    from normcode import functional as F      # batch_norm, layer_norm, rms_norm, ...
     from normcode import make_norm            # make_norm("group", 64)
 """
 from . import functional, stats
@@ -15,6 +15,7 @@ from .batchnorm import BatchNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .groupnorm import GroupNorm
 from .instancenorm import InstanceNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layernorm import LayerNorm
+from .rmsnorm import RMSNorm
 from .registry import available, make_norm, register
 from .weightnorm import MeanOnlyBatchNorm, WeightNorm, data_dependent_init_, weight_norm
 from .batchrenorm import BatchRenorm, RenormSchedule, batch_renorm
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
     "LayerNorm",
+    "RMSNorm",
     "InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "GroupNorm",
     "functional", "stats",

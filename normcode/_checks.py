@@ -12,7 +12,9 @@ import math
 import torch
 
 __all__ = [
+    "ShapeError",
     "check_eps",
+    "check_normalized_shape",
     "check_floating",
     "check_min_dims",
     "check_channels",
@@ -23,11 +25,20 @@ __all__ = [
 ]
 
 
+class ShapeError(ValueError, RuntimeError):
+    """An input or a parameter of the wrong shape.
+
+    A ``ValueError`` (normcode's errors about bad values) that is also a
+    ``RuntimeError``, the class PyTorch raises for these mistakes, so code written
+    for ``torch.nn`` (``except RuntimeError``) catches it too.
+    """
+
+
 def check_eps(eps: float) -> None:
     """Reject ``eps <= 0``: the square root of a zero variance would divide by zero."""
     if not eps > 0:  # also catches NaN
         raise ValueError(
-            f"eps must be a positive number, got {eps!r}; it is added to the variance "
+            f"eps must be positive, got {eps!r}; it is added to the variance "
             "inside the square root to keep the division finite (the usual value is 1e-5)."
         )
 
@@ -62,9 +73,9 @@ def check_min_dims(x: torch.Tensor, min_dims: int, layer: str, layout: str) -> N
                    "for features of an MLP, or reshape to (N, C, L)")
         else:
             fix = "add the missing axis, e.g. x.unsqueeze(0) for a single example"
-        raise ValueError(
-            f"{layer} expects an input of at least {min_dims} dimensions laid out as {layout}, "
-            f"got shape {tuple(x.shape)}; {fix}."
+        raise ShapeError(
+            f"Expected at least {min_dims} dimensions for input tensor but received {x.dim()}: {layer} expects "
+            f"an input laid out as {layout}, got shape {tuple(x.shape)}; {fix}."
         )
 
 
@@ -88,7 +99,12 @@ def check_finite_stats(mean: torch.Tensor, var: torch.Tensor, layer: str) -> Non
     The common case costs two sums: a sum is finite only if every term is (a NaN or
     an infinity propagates). Only when a sum is not finite, which finite values can
     also cause by overflowing, are the elements themselves checked.
+
+    Under a ``torch.func`` transform (``vmap``, ``grad``, ...) the values are not
+    available to Python (``.item()`` is not allowed there), so nothing is checked.
     """
+    if torch._C._are_functorch_transforms_active():
+        return
     if math.isfinite(mean.sum().item()) and math.isfinite(var.sum().item()):
         return
     if not (torch.isfinite(mean).all() and torch.isfinite(var).all()):
@@ -104,8 +120,11 @@ def check_finite_input(x: torch.Tensor, layer: str) -> None:
 
     In evaluation with running estimates nothing is averaged over the input, so
     :func:`check_finite_stats` cannot see a bad value; one sum over the input can
-    (the elements themselves are checked only if the sum is not finite).
+    (the elements themselves are checked only if the sum is not finite). Not
+    checked under a ``torch.func`` transform (see :func:`check_finite_stats`).
     """
+    if torch._C._are_functorch_transforms_active():
+        return
     if math.isfinite(x.sum().item()) or bool(torch.isfinite(x).all()):
         return
     raise ValueError(
@@ -115,11 +134,48 @@ def check_finite_input(x: torch.Tensor, layer: str) -> None:
     )
 
 
-def check_groups(num_channels: int, num_groups: int) -> None:
-    """Reject a group count that does not split the channels into equal contiguous blocks."""
+def check_groups(num_channels: int, num_groups: int, input_shape=None) -> None:
+    """Reject a group count that does not split the channels into equal contiguous blocks.
+
+    ``input_shape``: the shape of the input whose channels are grouped, when the
+    check is made on an input (``group_norm``) rather than at construction.
+    """
     if num_groups <= 0 or num_channels % num_groups != 0:
         divisors = [g for g in range(1, num_channels + 1) if num_channels % g == 0]
-        raise ValueError(
-            f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups}); each group "
+        start = ("" if input_shape is None else
+                 f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+                 f"{list(input_shape)} and num_groups={num_groups}: ")
+        raise ShapeError(
+            f"{start}num_channels ({num_channels}) must be divisible by num_groups ({num_groups}); each group "
             f"holds C/G channels. Choose num_groups among the divisors of {num_channels}: {divisors}."
         )
+
+
+def check_normalized_shape(x: torch.Tensor, normalized_shape, layer: str, weight=None) -> tuple[int, ...]:
+    """Check that ``x`` ends with ``normalized_shape`` (and γ has that shape); return it as a tuple.
+
+    Used by layer and RMS normalization, which normalise over trailing axes.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0:
+        raise ShapeError(
+            f"Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
+            f"but got normalized_shape={list(shape)}; {layer} normalises over the trailing axes it names, e.g. "
+            f"normalized_shape={list(x.shape[-1:])} for the last axis."
+        )
+    if x.dim() < k or tuple(x.shape[-k:]) != shape:
+        fix = list(x.shape[-k:]) if x.dim() >= k else list(x.shape[1:])
+        raise ShapeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size {list(x.shape)}: {layer} normalises over the last {k} axes. Pass "
+            f"normalized_shape={fix} or reshape the input so the normalised axes come last "
+            f"(e.g. x.permute(0, 2, 3, 1) for the channels of an image)."
+        )
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ShapeError(
+            f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+            f"{list(weight.shape)} and normalized_shape={list(shape)}; {layer}'s gamma has one value per "
+            f"normalised element."
+        )
+    return shape

@@ -43,6 +43,9 @@ class BatchNorm(ChannelNorm):
         affine: learn γ (init 1) and β (init 0). Default: ``True``.
         track_running_stats: keep running estimates; if ``False``, batch
             statistics are used in evaluation too. Default: ``True``.
+        device, dtype: where the parameters and buffers are created, and their
+            floating-point type (as in PyTorch). Default: PyTorch's defaults.
+        bias: learn β (with ``affine``); ``False`` keeps γ only. Default: ``True``.
         manual_backward: which backward pass. ``None`` (default): the fast
             hand-derived one (:class:`normcode.stats.NormalizeAffine`); second
             derivatives (``create_graph=True``) are still available, through
@@ -65,9 +68,9 @@ class BatchNorm(ChannelNorm):
     expected_dims: Optional[tuple[int, ...]] = None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 manual_backward: Optional[bool] = None) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None, *,
+                 bias: bool = True, manual_backward: Optional[bool] = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.manual_backward = manual_backward
 
     def _check_input(self, x: torch.Tensor) -> None:

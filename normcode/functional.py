@@ -18,9 +18,16 @@ Two backward passes, one forward result. Each function takes ``manual_backward``
 * ``True``: the hand-derived backward only (a second derivative raises an error);
 * ``False``: autograd through the formula as written here, step by step: the
   readable reference the book shows.
+
+What a drop-in for ``torch.nn.functional`` needs beyond the formula lives in the
+statistics core, not here: float16/bfloat16 statistics computed in float32, and
+``torch.func``/forward-mode AD (:func:`normcode.stats.normalize_affine`), and the
+evaluation path with running estimates (:func:`normcode.stats.normalize_with_estimates`).
+An empty batch gives an empty output (:func:`_empty_batch`).
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Union
 
 import torch
@@ -28,15 +35,17 @@ import torch
 from . import _checks
 from .stats import (
     centred_moments,
+    compute_dtype,
     count,
     normalize_affine,
+    normalize_with_estimates,
     reduction_dims,
     scale_and_shift,
     unbiased,
     update_running,
 )
 
-__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "affine"]
+__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm", "affine"]
 
 
 def affine(xhat: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
@@ -83,7 +92,21 @@ def _channels_view(x: torch.Tensor, *params: Optional[torch.Tensor]):
     if x.dim() == 2:
         return (x,) + params
     n, c = x.shape[:2]
-    return (x.reshape(n, c, -1),) + tuple(None if p is None else p.reshape(1, c, 1) for p in params)
+    length = math.prod(x.shape[2:])  # not -1: an empty batch (N = 0) would leave it undetermined
+    return (x.reshape(n, c, length),) + tuple(None if p is None else p.reshape(1, c, 1) for p in params)
+
+
+def _empty_batch(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """The output for an input without values (an empty batch): empty, as in PyTorch.
+
+    There are no statistics to compute and nothing to record; the empty output
+    still depends on γ and β, so their gradients are zeros rather than ``None``.
+    """
+    if x.dim() < 2:
+        return x.clone()
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    var = torch.zeros((), dtype=compute_dtype(x.dtype), device=x.device)
+    return normalize_with_estimates(x, var, var, 1.0, *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def batch_norm(
@@ -130,6 +153,8 @@ def batch_norm(
         Tensor of the same shape as ``x``.
     """
     _checks.check_floating(x, "batch_norm")
+    if x.numel() == 0:  # an empty batch: an empty output, running estimates untouched (as in PyTorch)
+        return _empty_batch(x, weight, bias)
     _checks.check_min_dims(x, 2, "batch_norm", "(N, C, *spatial)")
     _checks.check_eps(eps)
     dims = reduction_dims("batch", x.dim())
@@ -139,8 +164,8 @@ def batch_norm(
         m = count(x, dims)
         if training and m <= 1:
             raise ValueError(
-                f"batch normalization in training needs more than 1 value per channel to compute a "
-                f"variance, got input of shape {tuple(x.shape)}; use a batch of at least 2 examples, "
+                f"Expected more than 1 value per channel when training: batch normalization needs them to "
+                f"compute a variance, got input of shape {tuple(x.shape)}; use a batch of at least 2 examples, "
                 f"call model.eval() to normalise with the running estimates, or use a per-example "
                 f"normalization (layer or group norm) that does not depend on the batch."
             )
@@ -158,8 +183,8 @@ def batch_norm(
             update_running(running_var, unbiased(var.flatten(), m), momentum)
         return y
     _checks.check_finite_input(x, "batch_norm")
-    xc = x - running_mean.reshape(shape)
-    return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
+    return normalize_with_estimates(x, running_mean.reshape(shape), running_var.reshape(shape), eps,
+                                    *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def instance_norm(
@@ -198,13 +223,16 @@ def instance_norm(
     _checks.check_floating(x, "instance_norm")
     _checks.check_min_dims(x, 3, "instance_norm", "(N, C, *spatial) with at least one spatial axis")
     _checks.check_eps(eps)
+    if x.numel() == 0:  # an empty batch: an empty output, running estimates untouched
+        return _empty_batch(x, weight, bias)
     dims = reduction_dims("instance", x.dim())
     shape = [1, -1] + [1] * (x.dim() - 2)
     if use_input_stats or running_mean is None or running_var is None:
         m = count(x, dims)
         if use_input_stats and m <= 1:
             raise ValueError(
-                f"instance normalization needs more than 1 spatial element per channel, got input of shape "
+                f"Expected more than 1 spatial element when training: instance normalization normalises each "
+                f"channel of each example over its spatial positions, got input of shape "
                 f"{tuple(x.shape)}; each (example, channel) pair is normalised over its spatial positions, so "
                 f"with one position every output would be 0. Use batch or layer normalization for inputs "
                 f"without spatial extent."
@@ -223,8 +251,8 @@ def instance_norm(
             update_running(running_var, unbiased(var.reshape(n, c), m).mean(0), momentum)
         return y
     _checks.check_finite_input(x, "instance_norm")
-    xc = x - running_mean.reshape(shape)
-    return _scale_and_shift(xc, running_var.reshape(shape), eps, weight, bias, shape)
+    return normalize_with_estimates(x, running_mean.reshape(shape), running_var.reshape(shape), eps,
+                                    *(None if p is None else p.reshape(shape) for p in (weight, bias)))
 
 
 def layer_norm(
@@ -259,14 +287,8 @@ def layer_norm(
     """
     _checks.check_floating(x, "layer_norm")
     _checks.check_eps(eps)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _checks.check_normalized_shape(x, normalized_shape, "layer_norm", weight)
     k = len(shape)
-    if k == 0 or x.dim() < k or tuple(x.shape[-k:]) != shape:
-        raise ValueError(
-            f"layer_norm normalises over the last {k} axes of shape {list(shape)}, but the input has shape "
-            f"{list(x.shape)}, which does not end with {list(shape)}; pass normalized_shape={list(x.shape[-k:]) if k and x.dim() >= k else list(x.shape[1:])} "
-            f"or reshape the input so the normalised axes come last (e.g. x.permute(0, 2, 3, 1) for channels of an image)."
-        )
     if manual_backward is not False:  # the fast path: an (examples, H) matrix, one row per example
         h = count(x, range(x.dim() - k, x.dim()))
         # gamma, beta as vectors of length H (already 1-D: used as they are, which saves a view node)
@@ -326,9 +348,16 @@ def group_norm(
     _checks.check_min_dims(x, 2, "group_norm", "(N, C, *spatial)")
     _checks.check_eps(eps)
     n, c = x.shape[:2]
-    _checks.check_groups(c, num_groups)
+    _checks.check_groups(c, num_groups, x.shape)
+    length = math.prod(x.shape[2:])
+    if n * (c // num_groups) * length == 1:  # PyTorch's rule: one value in all, in training or not
+        raise ValueError(
+            f"Expected more than 1 value per channel when training: group_norm with num_groups={num_groups} "
+            f"got input of shape {tuple(x.shape)}, whose only group holds one value (its output would be "
+            f"beta); use fewer groups (num_groups divides C={c}), a larger batch, or more positions."
+        )
     # (N, G, C/G, prod(spatial)): contiguous blocks of C/G channels, statistics over the last two axes
-    grouped = x.reshape(n, num_groups, c // num_groups, -1)
+    grouped = x.reshape(n, num_groups, c // num_groups, length)
     param_shape = (1, num_groups, c // num_groups, 1)
     if manual_backward is False:  # the readable path: autograd through each step
         xc, mean, var = centred_moments(grouped, (2, 3))
@@ -338,3 +367,54 @@ def group_norm(
         y, mean, var = normalize_affine(grouped, w, b, (2, 3), eps, manual_backward)
     _checks.check_finite_stats(mean, var, "group_norm")
     return y.reshape(x.shape)
+
+
+def rms_norm(
+    x: torch.Tensor,
+    normalized_shape: Union[int, Sequence[int]],
+    weight: Optional[torch.Tensor] = None,
+    eps: Optional[float] = None,
+    manual_backward: Optional[bool] = None,
+) -> torch.Tensor:
+    r"""Root-mean-square normalization (Zhang & Sennrich, 2019, arXiv:1910.07467).
+
+    .. math::
+
+        \mathrm{RMS}(x) = \sqrt{\frac{1}{H}\sum_{i=1}^{H} x_i^2 + \epsilon},\qquad
+        y_i = \frac{x_i}{\mathrm{RMS}(x)}\,\gamma_i
+
+    over the last ``len(normalized_shape)`` axes, :math:`H` values per example:
+    layer normalization without the mean (no centring, no β). It is the
+    statistics core with :math:`\mu = 0` (:func:`normcode.stats.mean_square`).
+
+    Args:
+        x: input ``(*, *normalized_shape)``.
+        normalized_shape: trailing shape to normalise over.
+        weight: optional γ of shape ``normalized_shape``.
+        eps: added to the mean square inside the square root; ``None`` (default)
+            is ``torch.finfo(dtype).eps`` of the dtype the statistics are computed
+            in (float32 for float16 and bfloat16 inputs), as in PyTorch.
+        manual_backward: as in :func:`batch_norm`.
+
+    Returns:
+        Tensor of the same shape as ``x``.
+    """
+    _checks.check_floating(x, "rms_norm")
+    shape = _checks.check_normalized_shape(x, normalized_shape, "rms_norm", weight)
+    if eps is None:
+        eps = torch.finfo(compute_dtype(x.dtype)).eps
+    _checks.check_eps(eps)
+    k = len(shape)
+    if manual_backward is not False:  # the fast path: an (examples, H) matrix, one row per example
+        h = math.prod(shape)
+        w = weight if weight is None or weight.dim() == 1 else weight.reshape(h)
+        rows = x if x.dim() == 2 and k == 1 else x.reshape(-1, h)
+        y, _, ms = normalize_affine(rows, w, None, (1,), eps, manual_backward, centre=False)
+        _checks.check_finite_stats(ms, ms, "rms_norm")
+        return y if rows is x else y.reshape(x.shape)
+    # the readable path: autograd through each step
+    dims = tuple(range(x.dim() - k, x.dim()))
+    ms = x.square().sum(dim=dims, keepdim=True) / count(x, dims)   # mean square over the last k axes
+    _checks.check_finite_stats(ms, ms, "rms_norm")
+    xhat = x * torch.rsqrt(ms + eps)
+    return xhat if weight is None else xhat * weight

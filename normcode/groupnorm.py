@@ -29,6 +29,9 @@ class GroupNorm(nn.Module):
         num_channels: ``C``.
         eps: added to the variance inside the square root. Default: ``1e-5``.
         affine: learn per-channel γ (init 1) and β (init 0). Default: ``True``.
+        device, dtype: where γ and β are created, and their floating-point
+            type (as in PyTorch).
+        bias: learn β (with ``affine``); ``False`` keeps γ only. Default: ``True``.
         manual_backward: which backward pass: ``None`` (default) the fast
             hand-derived one, ``True`` the hand-derived one only (once
             differentiable), ``False`` autograd through the readable formula; see
@@ -45,7 +48,7 @@ class GroupNorm(nn.Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 manual_backward: Optional[bool] = None) -> None:
+                 device=None, dtype=None, *, bias: bool = True, manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
         _checks.check_groups(num_channels, num_groups)
@@ -54,7 +57,7 @@ class GroupNorm(nn.Module):
         self.eps = eps
         self.affine = affine
         self.manual_backward = manual_backward
-        init_affine(self, num_channels, affine)
+        init_affine(self, num_channels, affine, bias, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _checks.check_floating(x, "GroupNorm")

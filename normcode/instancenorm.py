@@ -30,6 +30,9 @@ class InstanceNorm(ChannelNorm):
         affine: learn γ, β per channel. Default: ``False`` (as in PyTorch).
         track_running_stats: keep running estimates and use them in evaluation.
             Default: ``False`` (as in PyTorch).
+        device, dtype: where the parameters and buffers are created, and their
+            floating-point type (as in PyTorch).
+        bias: learn β (with ``affine``); ``False`` keeps γ only. Default: ``True``.
         manual_backward: which backward pass: ``None`` (default) the fast
             hand-derived one, ``True`` the hand-derived one only (once
             differentiable), ``False`` autograd through the readable formula; see
@@ -43,7 +46,9 @@ class InstanceNorm(ChannelNorm):
     Unlike PyTorch, which only warns, a channel count different from
     ``num_features`` is an error even when ``affine=False``. And unlike PyTorch,
     whose InstanceNorm treats ``momentum=None`` as 0 (the running estimates never
-    move), ``momentum=None`` is a cumulative average here, as in :class:`BatchNorm`.
+    move), ``momentum=None`` is a cumulative average here, as in :class:`BatchNorm`;
+    ``num_batches_tracked`` counts the batches for that average only (with a
+    numeric momentum it stays 0, as in PyTorch's InstanceNorm).
 
     Example:
         >>> inorm = InstanceNorm2d(3)
@@ -55,10 +60,16 @@ class InstanceNorm(ChannelNorm):
     batched_dims: Optional[int] = None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = False, track_running_stats: bool = False,
-                 manual_backward: Optional[bool] = None) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+                 affine: bool = False, track_running_stats: bool = False, device=None, dtype=None, *,
+                 bias: bool = True, manual_backward: Optional[bool] = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.manual_backward = manual_backward
+
+    def count_batch(self) -> float:
+        """The moving-average factor; batches are counted only for ``momentum=None`` (PyTorch never counts)."""
+        if self.momentum is None:
+            return super().count_batch()
+        return self.momentum if self.training and self.track_running_stats else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__

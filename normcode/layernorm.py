@@ -30,6 +30,8 @@ class LayerNorm(nn.Module):
         elementwise_affine: learn γ (init 1) and β (init 0), each of shape
             ``normalized_shape``. Default: ``True``.
         bias: learn β (only when ``elementwise_affine``). Default: ``True``.
+        device, dtype: where γ and β are created, and their floating-point
+            type (as in PyTorch).
         manual_backward: which backward pass: ``None`` (default) the fast
             hand-derived one, ``True`` the hand-derived one only (once
             differentiable), ``False`` autograd through the readable formula; see
@@ -46,7 +48,7 @@ class LayerNorm(nn.Module):
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True,
+                 elementwise_affine: bool = True, bias: bool = True, device=None, dtype=None, *,
                  manual_backward: Optional[bool] = None) -> None:
         super().__init__()
         _checks.check_eps(eps)
@@ -55,7 +57,7 @@ class LayerNorm(nn.Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.manual_backward = manual_backward
-        init_affine(self, shape, elementwise_affine, bias)
+        init_affine(self, shape, elementwise_affine, bias, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps,

@@ -16,6 +16,7 @@ from .batchrenorm import BatchRenorm
 from .dynamictanh import DynamicTanh
 from .groupnorm import GroupNorm
 from .instancenorm import InstanceNorm
+from .rmsnorm import ChannelRMSNorm
 from .switchnorm import SwitchNorm
 from .weightnorm import MeanOnlyBatchNorm
 
@@ -75,6 +76,7 @@ register("batch", BatchNorm)
 register("layer", _layer)
 register("instance", lambda num_channels, **kwargs: InstanceNorm(num_channels, **{"affine": True, **kwargs}))
 register("group", _group)
+register("rms", ChannelRMSNorm)  # over (C, *spatial) of each example, gamma per channel
 # Chapters 8-11. Weight and spectral normalization reparametrise a layer's weight instead of following
 # it, so they are not here: apply normcode.weight_norm / normcode.spectral_norm to the Linear or Conv.
 register("batch_renorm", BatchRenorm)

@@ -30,6 +30,11 @@ computes the statistics, :func:`normalize` applies them and
 :math:`y = \gamma\hat{x} + \beta`, with two interchangeable backward passes:
 autograd through the plain formula (the readable reference, twice
 differentiable) or the hand-derived :class:`NormalizeAffine` (the fast default).
+Without the mean (:func:`mean_square`) the same core is RMS normalization.
+It also holds what makes the layers drop-ins for PyTorch's: statistics of
+float16/bfloat16 inputs in float32 (:func:`compute_dtype`), ``torch.func`` and
+forward-mode AD (:func:`normalize_affine`), accurate sums over very long rows
+(:func:`_sum_of_squares`).
 """
 from __future__ import annotations
 
@@ -42,12 +47,15 @@ __all__ = [
     "reduction_dims",
     "moments",
     "centred_moments",
+    "mean_square",
     "normalize",
     "count",
     "unbiased",
     "update_running",
     "scale_and_shift",
     "normalize_affine",
+    "normalize_with_estimates",
+    "compute_dtype",
     "NormalizeAffine",
     "NormalizeManualBackward",
 ]
@@ -121,6 +129,24 @@ def centred_moments(x: torch.Tensor, dims: Sequence[int]) -> tuple[torch.Tensor,
     xc = x - mean
     var = xc.square().sum(dim=dims, keepdim=True) / m
     return xc, mean, var
+
+
+def mean_square(x: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
+    r"""The mean square :math:`\frac{1}{m}\sum x^2` over ``dims`` (kept): RMS normalization's statistic.
+
+    It is the variance of :func:`centred_moments` without the centring
+    (:math:`\mu` taken as 0), so RMS normalization is the core without the mean.
+    """
+    dims = tuple(dims)
+    return x.square().sum(dim=dims, keepdim=True) / count(x, dims)
+
+
+def _statistics(x: torch.Tensor, dims: tuple[int, ...], centre: bool):
+    """``(x_c, mean, var)`` of :func:`centred_moments`; without ``centre``, ``(x, 0, mean square)``."""
+    if centre:
+        return centred_moments(x, dims)
+    var = mean_square(x, dims)
+    return x, torch.zeros_like(var), var
 
 
 def moments(x: torch.Tensor, dims: Sequence[int], keepdim: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -251,6 +277,10 @@ def _sum(t: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return t.sum(dim=dims, keepdim=True) if dims else t
 
 
+#: Length of the blocks in which :func:`_sum_of_squares` sums a long row (see there).
+_ROW_BLOCK = 4096
+
+
 def _sum_of_squares(xc: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     r""":math:`\sum x_c^2` over ``dims`` (kept).
 
@@ -259,11 +289,27 @@ def _sum_of_squares(xc: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     :math:`x_c^2`), and the few remaining sums run on the small result. Otherwise
     (batch norm on ``(N, C)``) ``vector_norm`` would walk a strided axis, which is
     slow: the plain sum of squares is used.
+
+    ``vector_norm`` accumulates a row in a few running float32 sums, so on a very
+    long row (millions of values) it loses digits: the relative error grows with
+    the row's length (4e-4 on 9.4M values). A row longer than ``_ROW_BLOCK``
+    values is therefore cut into blocks of that length; each block's norm is
+    accurate, and the few block sums are added by ``torch.sum``, whose pairwise
+    summation keeps the float32 error at about 1e-7 — as accurate as PyTorch's own
+    kernels, at the same speed.
     """
     last = xc.dim() - 1
     if last not in dims:
         return xc.square().sum(dim=dims, keepdim=True)
-    per_row = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+    length = xc.shape[-1]
+    if length <= _ROW_BLOCK:
+        per_row = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+    else:
+        head = length - length % _ROW_BLOCK  # whole blocks, then the remainder
+        blocks = xc[..., :head].unflatten(-1, (-1, _ROW_BLOCK))
+        per_row = torch.linalg.vector_norm(blocks, dim=-1).square().sum(-1, keepdim=True)
+        if head < length:
+            per_row = per_row + torch.linalg.vector_norm(xc[..., head:], dim=-1, keepdim=True).square()
     return _sum(per_row, tuple(d for d in dims if d != last))
 
 
@@ -342,7 +388,11 @@ class NormalizeAffine(torch.autograd.Function):
     The sums are taken first over the axes shared by the statistics and the
     parameters (``inner``), once, and reused for both.
 
-    Usage: ``y, mean, var = NormalizeAffine.apply(x, weight, bias, dims, eps, double_backward)``.
+    Without centring (``centre=False``, RMS normalization) :math:`\mu = 0`,
+    :math:`x_c = x`, :math:`\sigma^2` is the mean square and :math:`C = 0`: the
+    same equations without the mean.
+
+    Usage: ``y, mean, var = NormalizeAffine.apply(x, weight, bias, dims, eps, double_backward, centre)``.
     ``weight`` and ``bias`` (or ``None``) must already broadcast against ``x``
     (aligned from the right, e.g. ``(C,)`` against ``(N, C)``);
     ``dims`` are non-negative axes. ``mean`` and ``var`` (biased) are outputs
@@ -355,16 +405,21 @@ class NormalizeAffine(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, dims, eps, double_backward):
+    def forward(ctx, x, weight, bias, dims, eps, double_backward, centre=True):
         m = count(x, dims)
-        mean = x.mean(dim=dims, keepdim=True)                    # mu = sum(x) / m
-        xc = x - mean                                            # x_c = x - mu
+        if centre:
+            mean = x.mean(dim=dims, keepdim=True)                # mu = sum(x) / m
+            xc = x - mean                                        # x_c = x - mu
+        else:                                                    # RMS normalization: mu = 0, x_c = x
+            xc = x
         var = _sum_of_squares(xc, dims) / m                      # sigma^2 = sum(x_c^2) / m (biased)
+        if not centre:
+            mean = torch.zeros_like(var)
         inv_std = torch.rsqrt(var + eps)                         # s = 1 / sqrt(sigma^2 + eps)
         y = _times_gamma_s(xc, inv_std, weight)                  # gamma s x_c = gamma x_hat
         if bias is not None:
             y.add_(bias)                                         # + beta
-        ctx.dims, ctx.m, ctx.eps, ctx.double_backward = dims, m, eps, double_backward
+        ctx.dims, ctx.m, ctx.eps, ctx.double_backward, ctx.centre = dims, m, eps, double_backward, centre
         ctx.param_dims = _param_dims(weight, bias, x.dim())
         ctx.save_for_backward(x, weight, bias, xc, inv_std)      # x and bias: only for double backward
         ctx.mark_non_differentiable(mean, var)
@@ -374,7 +429,7 @@ class NormalizeAffine(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y, _grad_mean, _grad_var):
         if grad_y is None:  # y did not reach the loss (gradients are not materialised as zeros)
-            return None, None, None, None, None, None
+            return None, None, None, None, None, None, None
         if ctx.double_backward and torch.is_grad_enabled():     # create_graph=True: a 2nd derivative follows
             return _backward_through_autograd(ctx, grad_y)
         return _hand_derived_backward(ctx, grad_y)
@@ -397,7 +452,7 @@ def _hand_derived_backward(ctx, g):
     if weight is not None and ctx.needs_input_grad[1]:
         grad_weight = _sum_product(sum_gxc, s, outer_params).reshape(weight.shape)  # dgamma = sum g x_hat
     if not ctx.needs_input_grad[0]:
-        return None, grad_weight, grad_bias, None, None, None
+        return None, grad_weight, grad_bias, None, None, None, None
     if weight is None:
         sum_gamma_g, sum_gamma_gxc = _sum(sum_g, outer_stats), _sum(sum_gxc, outer_stats)
     else:
@@ -405,9 +460,16 @@ def _hand_derived_backward(ctx, g):
         sum_gamma_gxc = _sum_product(sum_gxc, weight, outer_stats)                  # sum_S gamma g x_c
     coef_xc = sum_gamma_gxc * (s * s * s * (-1.0 / m))           # B = -(s^2/m) sum_S gamma g x_hat
     const = sum_gamma_g * (s * (-1.0 / m))                       # C = -(s/m) sum_S gamma g
-    grad_x = _times_gamma_s(g, s, weight, out=buf)               # A g = gamma s g
-    grad_x.addcmul_(xc, coef_xc).add_(const)                     # + B x_c + C
-    return grad_x, grad_weight, grad_bias, None, None, None
+    # under vmap (batched gradients: torch.func, gradcheck's check_batched_grad) `g` is a batched tensor,
+    # and vmap has no rule for writing into `out=`: a fresh tensor then receives A g
+    batched = (torch._C._are_functorch_transforms_active() or torch._C._functorch.is_batchedtensor(g)
+               or torch._C._functorch.is_legacy_batchedtensor(g))
+    out = None if batched else buf
+    grad_x = _times_gamma_s(g, s, weight, out=out)               # A g = gamma s g
+    grad_x.addcmul_(xc, coef_xc)                                 # + B x_c
+    if ctx.centre:
+        grad_x.add_(const)                                       # + C (0 without centring: no mean)
+    return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def _backward_through_autograd(ctx, grad_y):
@@ -415,15 +477,41 @@ def _backward_through_autograd(ctx, grad_y):
     x, weight, bias, _, _ = ctx.saved_tensors
     needs = ctx.needs_input_grad[:3]
     inputs = [t for t, need in zip((x, weight, bias), needs) if need]
-    xc, _, var = centred_moments(x, ctx.dims)
+    xc, _, var = _statistics(x, ctx.dims, ctx.centre)
     y = scale_and_shift(xc, var, ctx.eps, weight, bias)
     grads = iter(torch.autograd.grad(y, inputs, grad_y, create_graph=True))
-    return tuple(next(grads) if need else None for need in needs) + (None, None, None)
+    return tuple(next(grads) if need else None for need in needs) + (None, None, None, None)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the statistics are computed in: float32 for float16 and bfloat16 inputs, else the input's own.
+
+    A float16 sum of a few thousand values overflows (its largest value is
+    65504) and bfloat16 keeps 8 significant bits, so a mean or a variance
+    accumulated in either loses most of its digits. PyTorch's kernels accumulate
+    in float32 and round only the output; normcode does the same.
+    """
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _composable_path_needed(*tensors: Optional[torch.Tensor]) -> bool:
+    """True under a ``torch.func`` transform or when a tensor carries a forward-mode tangent.
+
+    The hand-derived backward of :class:`NormalizeAffine` is a reverse-mode rule
+    only: it has no forward-mode (``jvp``) rule and no batching rule for its
+    forward. In those cases the plain formula, which every PyTorch transform
+    understands, is used instead (same values).
+    """
+    if torch._C._are_functorch_transforms_active():
+        return True
+    if torch.autograd.forward_ad._current_level < 0:  # no dual_level open: no tangents anywhere
+        return False
+    return any(t is not None and torch.autograd.forward_ad.unpack_dual(t).tangent is not None for t in tensors)
 
 
 def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Optional[torch.Tensor],
-                     dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     dims: Sequence[int], eps: float, manual_backward: Optional[bool] = None,
+                     centre: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r""":math:`y = \gamma\,(x-\mu)/\sqrt{\sigma^2+\epsilon} + \beta` with statistics over ``dims``; returns ``(y, mean, var)``.
 
     ``weight`` and ``bias`` (or ``None``) broadcast against ``x``; ``mean`` and
@@ -434,9 +522,49 @@ def normalize_affine(x: torch.Tensor, weight: Optional[torch.Tensor], bias: Opti
     * ``True``: the hand-derived backward only (a second derivative raises);
     * ``False``: autograd through :func:`centred_moments` and :func:`scale_and_shift`,
       the readable reference.
+
+    ``centre=False`` normalises by the root mean square instead (RMS
+    normalization): :math:`\mu = 0` and :math:`\sigma^2 = \frac{1}{m}\sum x^2`
+    (:func:`mean_square`); ``mean`` is then zeros.
+
+    Two things the layers need beyond the formula are handled here, once:
+
+    * **Precision.** float16 and bfloat16 inputs (and parameters) are computed
+      in float32 (:func:`compute_dtype`), as PyTorch does; ``y`` is returned in
+      the input's dtype, ``mean`` and ``var`` in float32. So a bfloat16 input
+      to a float32 layer (mixed precision) gives a bfloat16 output, and the
+      gradients flow back in the dtypes of the input and of the parameters.
+    * **torch.func and forward-mode AD.** Under a ``torch.func`` transform
+      (``vmap``, ``grad``, ``jvp``, ``jacfwd``, ...) or with forward-mode dual
+      tensors, the plain formula is used (:func:`_composable_path_needed`); the
+      hand-derived backward itself also runs under ``vmap`` (batched gradients).
     """
     dims = tuple(d % x.dim() for d in dims)
-    if manual_backward is False:
-        xc, mean, var = centred_moments(x, dims)
-        return scale_and_shift(xc, var, eps, weight, bias), mean, var
-    return NormalizeAffine.apply(x, weight, bias, dims, eps, manual_backward is None)
+    xs, ws, bs = _in_compute_dtype(x, weight, bias)
+    if manual_backward is False or _composable_path_needed(x, weight, bias):
+        xc, mean, var = _statistics(xs, dims, centre)
+        y = scale_and_shift(xc, var, eps, ws, bs)
+    else:
+        y, mean, var = NormalizeAffine.apply(xs, ws, bs, dims, eps, manual_backward is None, centre)
+    return (y if y.dtype == x.dtype else y.to(x.dtype)), mean, var
+
+
+def _in_compute_dtype(*tensors: Optional[torch.Tensor]) -> tuple[Optional[torch.Tensor], ...]:
+    """The tensors (``None`` kept) cast to :func:`compute_dtype` of the first one; as they are if all have it."""
+    acc = compute_dtype(tensors[0].dtype)
+    if all(t is None or t.dtype == acc for t in tensors):  # float32/float64: nothing to cast (the common case)
+        return tensors
+    return tuple(None if t is None else t.to(acc) for t in tensors)
+
+
+def normalize_with_estimates(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float,
+                             weight: Optional[torch.Tensor], bias: Optional[torch.Tensor]) -> torch.Tensor:
+    r""":math:`y = \gamma\,(x-\hat\mu)/\sqrt{\hat\sigma^2+\epsilon} + \beta` with given statistics (evaluation).
+
+    ``mean``, ``var`` (the running estimates), ``weight`` and ``bias`` broadcast
+    against ``x``. Computed in :func:`compute_dtype` (float32 for float16 and
+    bfloat16) and returned in ``x``'s dtype, like :func:`normalize_affine`.
+    """
+    xs, mean, var, ws, bs = _in_compute_dtype(x, mean, var, weight, bias)
+    y = scale_and_shift(xs - mean, var, eps, ws, bs)
+    return y if y.dtype == x.dtype else y.to(x.dtype)

@@ -176,7 +176,29 @@ def weight_norm(module: nn.Module, name: str = "weight", dim: Optional[int] = 0)
         raise ValueError(f"weight_norm needs a weight with at least 1 dimension, got a 0-d {name!r}.")
     _resolve_dim(dim, weight.dim())  # validate now, not at the first forward
     parametrize.register_parametrization(module, name, WeightNorm(dim))
+    module._register_load_state_dict_pre_hook(_LegacyStateDict(name))
     return module
+
+
+class _LegacyStateDict:
+    """Load-state-dict hook: reads the ``<name>_g`` / ``<name>_v`` keys of ``torch.nn.utils.weight_norm``.
+
+    The deprecated ``torch.nn.utils.weight_norm`` stores :math:`g` and :math:`v` as
+    ``weight_g`` and ``weight_v``; the parametrization stores them as
+    ``parametrizations.weight.original0`` and ``original1``. This hook renames the
+    old keys before loading, so a checkpoint written with either loads (PyTorch's
+    own parametrization does the same).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs) -> None:
+        g_key, v_key = f"{prefix}{self.name}_g", f"{prefix}{self.name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{self.name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{self.name}.original1"] = state_dict.pop(v_key)
 
 
 def _output_axis(layer: nn.Module) -> tuple[int, int]:

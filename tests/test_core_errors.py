@@ -58,7 +58,7 @@ def test_generic_instancenorm_on_mlp_features_points_to_batch_or_layer_norm():
 
 
 def test_instance_norm_functional_needs_a_spatial_axis():
-    with pytest.raises(ValueError, match=r"instance_norm expects an input of at least 3 dimensions.*"
+    with pytest.raises(ValueError, match=r"Expected at least 3 dimensions.*instance_norm expects an input.*"
                                          r"at least one spatial axis.*got shape \(4, 3\)"):
         NF.instance_norm(torch.randn(4, 3))
 
@@ -156,18 +156,34 @@ def test_instancenorm_single_spatial_element_in_eval_with_running_stats_works():
 
 
 def test_layernorm_shape_mismatch_module():
-    with pytest.raises(ValueError, match=r"last 1 axes of shape \[4\].*input has shape \[8, 3, 4, 5\]"
-                                         r".*pass normalized_shape=\[5\].*normalised axes come last"):
+    with pytest.raises(ValueError, match=r"normalized_shape=\[4\].*input of size \[8, 3, 4, 5\].*last 1 axes"
+                                         r".*Pass normalized_shape=\[5\].*normalised axes come last"):
         normcode.LayerNorm(4)(torch.randn(8, 3, 4, 5))
 
 
 def test_layernorm_shape_mismatch_functional():
-    with pytest.raises(ValueError, match=r"does not end with \[3, 4\].*pass normalized_shape=\[4, 5\]"):
+    with pytest.raises(ValueError, match=r"expected input with shape \[\*, 3, 4\].*Pass normalized_shape=\[4, 5\]"):
         NF.layer_norm(torch.randn(8, 3, 4, 5), [3, 4])
 
 
+def test_rmsnorm_shape_errors_name_the_shapes():
+    with pytest.raises(RuntimeError, match=r"normalized_shape=\[4\].*input of size \[8, 3, 4, 5\].*"
+                                           r"Pass normalized_shape=\[5\]"):
+        normcode.RMSNorm(4)(torch.randn(8, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"at least 1-dimensional.*normalized_shape=\[5\]"):
+        NF.rms_norm(torch.randn(2, 5), [])
+    with pytest.raises(ValueError, match=r"weight of shape \[4\] and normalized_shape=\[5\]"):
+        NF.rms_norm(torch.randn(2, 5), [5], torch.ones(4))
+    with pytest.raises(ValueError, match=r"eps must be positive, got 0.0"):
+        normcode.RMSNorm(5, eps=0.0)
+    with pytest.raises(TypeError, match=r"floating-point"):
+        normcode.RMSNorm(5)(torch.ones(2, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"non-finite"):
+        normcode.RMSNorm(5)(torch.tensor([[1.0, float("nan"), 0.0, 0.0, 0.0]]))
+
+
 def test_layernorm_input_with_too_few_dims():
-    with pytest.raises(ValueError, match=r"input has shape \[5\], which does not end with \[4, 5\]"):
+    with pytest.raises(ValueError, match=r"expected input with shape \[\*, 4, 5\], but got input of size \[5\]"):
         NF.layer_norm(torch.randn(5), [4, 5])
 
 
@@ -191,7 +207,7 @@ EPS_FUNCTIONS = {
 @pytest.mark.parametrize("eps", [0.0, 0, -1e-5, float("nan")])
 @pytest.mark.parametrize("name", sorted(EPS_MODULES))
 def test_non_positive_eps_module(name, eps):
-    with pytest.raises(ValueError, match=rf"eps must be a positive number, got {eps!r}.*inside the square root"
+    with pytest.raises(ValueError, match=rf"eps must be positive, got {eps!r}.*inside the square root"
                                          r".*usual value is 1e-5"):
         EPS_MODULES[name](eps)
 
@@ -199,7 +215,7 @@ def test_non_positive_eps_module(name, eps):
 @pytest.mark.parametrize("eps", [0.0, -1e-3])
 @pytest.mark.parametrize("name", sorted(EPS_FUNCTIONS))
 def test_non_positive_eps_functional(name, eps):
-    with pytest.raises(ValueError, match=rf"eps must be a positive number, got {eps!r}"):
+    with pytest.raises(ValueError, match=rf"eps must be positive, got {eps!r}"):
         EPS_FUNCTIONS[name](eps)
 
 

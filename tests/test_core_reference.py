@@ -387,6 +387,42 @@ def test_layernorm_without_bias_and_without_affine(dtype):
     torch.testing.assert_close(y.mean((1, 2)), torch.zeros(3, dtype=dtype), rtol=0, atol=1e-5)
 
 
+# --------------------------------------------------------------------------- RMS norm
+
+
+@settings(max_examples=30)
+@given(
+    batch=st.lists(st.integers(1, 4), min_size=0, max_size=3),
+    normalized=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    as_int=st.booleans(),
+    elementwise_affine=st.booleans(),
+    eps=st.sampled_from([None, 1e-5, 1e-3, 0.5]),
+    manual_backward=st.sampled_from([None, True, False]),
+    dtype=dtypes,
+    seed=seeds,
+)
+def test_rmsnorm_matches_torch(batch, normalized, as_int, elementwise_affine, eps, manual_backward, dtype, seed):
+    shape = (*batch, *normalized)
+    ns = normalized[0] if (as_int and len(normalized) == 1) else normalized
+    ours = normcode.RMSNorm(ns, eps=eps, elementwise_affine=elementwise_affine,
+                            manual_backward=manual_backward).to(dtype)
+    ref = nn.RMSNorm(ns, eps=eps, elementwise_affine=elementwise_affine).to(dtype)
+    one_step(ours, ref, shape, dtype, seed, shift=1.5)
+
+
+def test_rmsnorm_by_hand_and_eps_none():
+    """y = x / sqrt(mean(x^2) + eps) * gamma, with eps=None the machine epsilon of the dtype (float32's for halves)."""
+    x = make_input((3, 4, 5), torch.float64, seed=23, shift=2.0)
+    y = normcode.RMSNorm([4, 5], eps=None).double()(x)
+    ms = (x ** 2).sum((1, 2), keepdim=True) / 20
+    torch.testing.assert_close(y, x / torch.sqrt(ms + torch.finfo(torch.float64).eps), rtol=1e-12, atol=1e-12)
+    tiny = torch.full((2, 5), 1e-3, dtype=torch.float16)  # mean square 1e-6: eps decides the output
+    torch.testing.assert_close(normcode.RMSNorm(5).half()(tiny), nn.RMSNorm(5).half()(tiny))
+    assert normcode.make_norm("rms", 4)(torch.randn(2, 4, 3, 3)).shape == (2, 4, 3, 3)
+    flat = torch.randn(6, 4, dtype=torch.float64)
+    torch.testing.assert_close(normcode.make_norm("rms", 4).double()(flat), nn.RMSNorm(4).double()(flat))
+
+
 # --------------------------------------------------------------------------- instance norm
 
 
@@ -534,6 +570,7 @@ GRADCHECK_CASES = {
     "ln-nobias": (lambda: normcode.LayerNorm(4, bias=False).double(), (3, 3, 4)),
     "in": (lambda: normcode.InstanceNorm2d(3, affine=True).double(), (2, 3, 2, 3)),
     "gn": (lambda: normcode.GroupNorm(2, 4).double(), (3, 4, 2, 3)),
+    "rms": (lambda: normcode.RMSNorm([3, 4]).double(), (3, 3, 4)),
 }
 
 

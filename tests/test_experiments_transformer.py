@@ -18,7 +18,7 @@ def test_sorting_task_targets_are_the_sorted_inputs():
     assert int(data.X_train.max()) < 7 and torch.equal(sorting_task(50, 10, 6, 7, seed=3).X_train, data.X_train)
 
 
-@pytest.mark.parametrize("norm", ["layer", "dyt", "none"])
+@pytest.mark.parametrize("norm", ["layer", "rms", "dyt", "none"])
 @pytest.mark.parametrize("placement", ["pre", "post"])
 def test_shapes_and_same_init_for_the_same_seed(norm, placement):
     model = tiny_transformer(vocab=7, length=6, d_model=16, n_heads=2, n_layers=2, norm=norm, placement=placement)
@@ -82,3 +82,10 @@ def test_bad_arguments():
         tiny_transformer(placement="middle")
     with pytest.raises(ValueError, match="integer tokens"):
         tiny_transformer()(torch.randn(2, 8))
+
+
+def test_rms_norm_normalizes_over_the_model_dimension():
+    model = tiny_transformer(norm="rms", d_model=16, n_heads=2)
+    h = torch.randn(3, 8, 16) * 5
+    out = model.final_norm(h)
+    assert torch.allclose(out.pow(2).mean(-1), torch.ones(3, 8), atol=1e-4)

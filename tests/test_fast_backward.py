@@ -29,6 +29,11 @@ LAYERS = {
                (4, 3, 2, 4)),
     "ln-nobias": (lambda mb: normcode.LayerNorm(5, bias=False, manual_backward=mb),
                   lambda: nn.LayerNorm(5, bias=False), (3, 5)),
+    "rms-1": (lambda mb: normcode.RMSNorm(6, manual_backward=mb), lambda: nn.RMSNorm(6), (5, 6)),
+    "rms-chw": (lambda mb: normcode.RMSNorm([3, 2, 4], eps=1e-3, manual_backward=mb),
+                lambda: nn.RMSNorm([3, 2, 4], eps=1e-3), (4, 3, 2, 4)),
+    "rms-noaffine": (lambda mb: normcode.RMSNorm(5, elementwise_affine=False, manual_backward=mb),
+                     lambda: nn.RMSNorm(5, elementwise_affine=False), (3, 5)),
     "in2d": (lambda mb: normcode.InstanceNorm2d(3, affine=True, manual_backward=mb),
              lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 4, 3)),
     "in1d-noaffine": (lambda mb: normcode.InstanceNorm1d(3, manual_backward=mb), lambda: nn.InstanceNorm1d(3),
@@ -91,7 +96,7 @@ def test_fast_path_gradcheck(name, manual_backward):
     assert torch.autograd.gradcheck(f, (x, *params), eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["bn2d", "ln-chw", "in2d", "gn"])
+@pytest.mark.parametrize("name", ["bn2d", "ln-chw", "in2d", "gn", "rms-chw"])
 def test_default_path_is_twice_differentiable_like_autograd(name):
     """With create_graph=True the default path differentiates the readable formula: second derivatives agree."""
     make, _, shape = LAYERS[name]
@@ -108,7 +113,7 @@ def test_default_path_is_twice_differentiable_like_autograd(name):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["bn2d", "ln-chw", "in2d", "gn"])
+@pytest.mark.parametrize("name", ["bn2d", "ln-chw", "in2d", "gn", "rms-chw"])
 def test_hand_derived_only_refuses_second_derivatives(name):
     make, _, shape = LAYERS[name]
     module = make(True).double()

@@ -7,7 +7,7 @@ import pytest
 
 from _book import GLOSSARY, markdown_text, notebook_paths, read_notebook, ROOT
 
-KO = notebook_paths("ko")
+KO = notebook_paths("ko") + sorted((ROOT / "assignments" / "ko").glob("*.ipynb"))  # chapters and assignments
 KO_PAGES = sorted((ROOT / "book" / "ko").glob("*.md"))
 
 

@@ -193,6 +193,11 @@ def style_task(data: Split, kind: str = "nuisance", seed: int = 0,
     Brightness is random (uniform in ``brightness``) in both tasks. Training and
     test images get independent styles from the same distribution.
 
+    Chapters 6 and 10 use the two named tasks of
+    :mod:`normcode.experiments.style_tasks` instead (a style *shift* at test time for
+    the nuisance task, and the style alone as the label), which also keep every
+    image's style.
+
     Args:
         data: a digits :class:`Split` with pixels in [0, 1] (``(N, 1, 8, 8)`` or flat).
         kind: ``"nuisance"`` or ``"signal"``.

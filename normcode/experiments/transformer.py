@@ -44,6 +44,10 @@ def _norm(kind: str, d_model: int) -> nn.Module:
         from ..layernorm import LayerNorm
 
         return LayerNorm(d_model)
+    if kind == "rms":                       # the registry's "rms" is per channel of (N, C, *spatial)
+        from ..rmsnorm import RMSNorm
+
+        return RMSNorm(d_model)
     return make_norm(kind, d_model)
 
 

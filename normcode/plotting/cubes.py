@@ -15,9 +15,9 @@ import torch
 from . import style
 from ..stats import reduction_dims
 
-__all__ = ["shared_statistics_mask", "draw_normalization_cube", "plot_normalization_cubes", "TECHNIQUES"]
+__all__ = ["shared_statistics_mask", "draw_normalization_cube", "plot_normalization_cubes", "CUBE_TECHNIQUES"]
 
-TECHNIQUES = ("batch", "layer", "instance", "group")
+CUBE_TECHNIQUES = ("batch", "layer", "instance", "group")
 
 
 def shared_statistics_mask(technique: str, shape: Sequence[int], index: Sequence[int],
@@ -110,7 +110,7 @@ def plot_normalization_cubes(shape=(4, 6, 5), index=(0, 2, 0), num_groups: int =
 
     fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
     masks = {}
-    for ax, technique in zip(axes, TECHNIQUES):
+    for ax, technique in zip(axes, CUBE_TECHNIQUES):
         masks[technique] = shared_statistics_mask(technique, shape, index, num_groups)
         title = style.label(technique)
         if technique == "group":
