@@ -54,6 +54,6 @@ def plot_importance(sweep: Mapping[int, torch.Tensor]):
         ax.set_title(title, pad=16)
         ax.grid(False)
     axes[0].set_ylabel(_("importance weight (mean over seeds)"))
-    axes[1].legend(loc="lower right", framealpha=0.9)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig, axes
