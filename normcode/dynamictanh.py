@@ -58,10 +58,13 @@ class DynamicTanh(nn.Module):
         elementwise_affine: learn γ (init 1) and β (init 0) of shape ``normalized_shape``.
             Default: ``True``.
         bias: learn β (only when ``elementwise_affine``). Default: ``True``.
+        channels_last: ``True`` (default): γ and β act on the last axes, as in a Transformer's
+            ``(N, L, d)``. ``False``: ``normalized_shape`` is ``(C,)`` and γ, β act per channel of an
+            ``(N, C, *spatial)`` input, as the paper's code does for convolutional networks.
         device, dtype: of the parameters.
 
     Shape:
-        - Input: ``(*, *normalized_shape)``.
+        - Input: ``(*, *normalized_shape)``, or ``(N, C, *spatial)`` with ``channels_last=False``.
         - Output: same shape as the input.
 
     Example:
@@ -71,14 +74,18 @@ class DynamicTanh(nn.Module):
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], alpha_init: float = 0.5,
-                 elementwise_affine: bool = True, bias: bool = True, device=None, dtype=None) -> None:
+                 elementwise_affine: bool = True, bias: bool = True, channels_last: bool = True,
+                 device=None, dtype=None) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         if not shape or any(not isinstance(s, int) or s <= 0 for s in shape):
             raise ValueError(f"normalized_shape must be positive integers, got {normalized_shape!r}")
         if not isinstance(alpha_init, (int, float)) or not torch.isfinite(torch.tensor(float(alpha_init))):
             raise ValueError(f"alpha_init must be a finite number, got {alpha_init!r}")
+        if not channels_last and len(shape) != 1:
+            raise ValueError(f"with channels_last=False, normalized_shape is the number of channels, got {shape}")
         factory = {"device": device, "dtype": dtype}
+        self.channels_last = channels_last
         self.normalized_shape = shape
         self.alpha_init = float(alpha_init)
         self.elementwise_affine = elementwise_affine
@@ -89,6 +96,14 @@ class DynamicTanh(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.is_floating_point(x):
             raise TypeError(f"DynamicTanh needs a floating-point input, got {x.dtype}; convert it with x.float()")
+        if not self.channels_last:
+            if x.dim() < 2 or x.shape[1] != self.normalized_shape[0]:
+                raise ValueError(f"DynamicTanh(channels_last=False) expects (N, {self.normalized_shape[0]}, *spatial), "
+                                 f"got shape {tuple(x.shape)}; the second axis must be the channels")
+            shape = (-1,) + (1,) * (x.dim() - 2)
+            weight = None if self.weight is None else self.weight.reshape(shape)
+            bias = None if self.bias is None else self.bias.reshape(shape)
+            return dynamic_tanh(x, self.alpha, weight, bias)
         n = len(self.normalized_shape)
         if x.dim() < n or tuple(x.shape[-n:]) != self.normalized_shape:
             raise ValueError(f"DynamicTanh expects an input whose last {n} axes are {self.normalized_shape}, "
@@ -97,4 +112,4 @@ class DynamicTanh(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, alpha_init={self.alpha_init}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, channels_last={self.channels_last}")

@@ -86,5 +86,5 @@ register("bin", BatchInstanceNorm)
 register("switch", SwitchNorm)                 # (N, C): mixes LN and BN only
 register("switchable", SwitchNorm)
 register("mean_only", MeanOnlyBatchNorm)
-# Dynamic tanh acts on the last axis: (N, C) features or (N, L, C) tokens; a (N, C, H, W) input is an error.
-register("dyt", lambda num_channels, **kwargs: DynamicTanh(num_channels, **kwargs))
+# Dynamic tanh with gamma, beta per channel of (N, C, *spatial), like the other registered norms.
+register("dyt", lambda num_channels, **kwargs: DynamicTanh(num_channels, **{"channels_last": False, **kwargs}))

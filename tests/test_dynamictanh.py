@@ -61,8 +61,15 @@ def test_without_affine_and_factory_kwargs():
     assert [n for n, _ in layer.named_parameters()] == ["alpha"]
 
 
-def test_registry():
-    assert isinstance(make_norm("dyt", 7), DynamicTanh)
+def test_registry_builds_it_per_channel():
+    layer = make_norm("dyt", 3)
+    assert isinstance(layer, DynamicTanh) and not layer.channels_last
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([1.0, 2.0, 3.0]))
+    x = torch.randn(2, 3, 4, 4)
+    assert torch.allclose(layer(x), torch.tanh(0.5 * x) * torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1))
+    with pytest.raises(ValueError, match="second axis"):
+        layer(torch.randn(2, 4, 3))
 
 
 @pytest.mark.parametrize("bad, error, match", [

@@ -44,10 +44,14 @@ def _norm(kind: str, d_model: int) -> nn.Module:
         from ..layernorm import LayerNorm
 
         return LayerNorm(d_model)
-    if kind == "rms":                       # the registry's "rms" is per channel of (N, C, *spatial)
+    if kind == "rms":                       # the registry's "rms" and "dyt" are per channel of (N, C, *spatial)
         from ..rmsnorm import RMSNorm
 
         return RMSNorm(d_model)
+    if kind == "dyt":
+        from ..dynamictanh import DynamicTanh
+
+        return DynamicTanh(d_model)
     return make_norm(kind, d_model)
 
 
