@@ -46,7 +46,8 @@ def used_keys() -> dict[str, str]:
     for path in PACKAGE_SOURCES:
         for key in _calls(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT))):
             keys.setdefault(key, str(path.relative_to(ROOT)))
-    for path in notebook_paths("en"):
+    assignments = sorted((ROOT / "assignments" / "en").glob("*.ipynb"))   # the course assignments use it too
+    for path in notebook_paths("en") + assignments:
         for i, cell in enumerate(code_cells(read_notebook(path))):
             for key in _calls(source(cell), f"{path.relative_to(ROOT)} code cell {i}"):
                 keys.setdefault(key, f"{path.relative_to(ROOT)} code cell {i}")
