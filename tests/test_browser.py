@@ -105,7 +105,7 @@ def _player_pages() -> dict[str, bytes]:
     pages = {}
     standalone = VENDOR / "player.html"
     VENDOR.mkdir(parents=True, exist_ok=True)
-    player.save(standalone, title="normcode.book.animation player")
+    player.save(standalone, title="Animation player")
     pages["/__test__/player.html"] = standalone.read_bytes()
     # The same player inside the preface page of the site (its theme, CSS and scripts), served beside it.
     for lang in LANGS:

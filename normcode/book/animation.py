@@ -189,7 +189,7 @@ class Player:
         path.write_text(
             f'<!DOCTYPE html>\n<html lang="{html.escape(_language())}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{title}</title>\n'
-            f"</head>\n<body style=\"font-family:system-ui,sans-serif;margin:1rem\">\n<h1>{title}</h1>\n"
+            f"</head>\n<body style=\"font-family:system-ui,sans-serif;margin:1rem\">\n<h1 style=\"overflow-wrap:anywhere\">{title}</h1>\n"
             f"{self.to_html()}\n</body>\n</html>\n",
             encoding="utf-8")
         return path
