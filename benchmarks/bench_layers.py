@@ -59,6 +59,18 @@ class Case:
         return iter((self.name, self.make_normcode_layer, self.make_torch_layer, self.input_shape, self.size_label))
 
 
+class PlainDynamicTanh(nn.Module):
+    """gamma * tanh(alpha * x) + beta in plain torch operations (Zhu et al. 2025's reference code)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.full((1,), 0.5))
+        self.weight, self.bias = nn.Parameter(torch.ones(shape)), nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return torch.tanh(self.alpha * x) * self.weight + self.bias
+
+
 SMALL_NC = (256, 128)          # BN, LN on an MLP activation (N, C)
 SMALL_IMG = (16, 32, 8, 8)     # IN, GN on a small image batch
 LARGE_IMG = (64, 64, 32, 32)   # every layer on a large image batch
@@ -85,6 +97,10 @@ CASES: list[Case] = [
          lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
     Case("RMS", lambda: normcode.RMSNorm(128), lambda: nn.RMSNorm(128), SMALL_NC, "small"),
     Case("RMS", lambda: normcode.RMSNorm([64, 32, 32]), lambda: nn.RMSNorm([64, 32, 32]), LARGE_IMG, "large"),
+    # PyTorch has no dynamic-tanh layer: the reference is the paper's formula in plain torch operations.
+    Case("DyT", lambda: normcode.DynamicTanh(128), lambda: PlainDynamicTanh((128,)), SMALL_NC, "small"),
+    Case("DyT", lambda: normcode.DynamicTanh(64, channels_last=False), lambda: PlainDynamicTanh((64, 1, 1)),
+         LARGE_IMG, "large"),
     Case("IN", lambda: normcode.InstanceNorm2d(32, affine=True), lambda: nn.InstanceNorm2d(32, affine=True),
          SMALL_IMG, "small"),
     Case("IN", lambda: normcode.InstanceNorm2d(64, affine=True), lambda: nn.InstanceNorm2d(64, affine=True),
