@@ -219,13 +219,13 @@ SOURCE_NOTES = {
 NOTES_TEXT = {
     "en": {
         "title": "Notes on the sources",
-        "intro": "The chapters of this book follow five course notes written in Korean, numbered 000 to 004 as in "
-                 "the chapters. Wherever a note is wrong, imprecise or incomplete, the chapter says so in a box "
-                 "titled *Notes on the sources*, next to the derivation or the experiment that shows it. This "
-                 "appendix collects every one of those boxes, grouped by the note it corrects. Each entry starts "
-                 "with the passage of the note (in the chapter's words), then gives the correction and its "
-                 "evidence, and ends with a link to the section of the chapter that holds the box, where the code "
-                 "behind the evidence runs. The page is generated from the chapters whenever the book is built, "
+        "intro": "The chapters of this book follow five sources written in Korean, course notes and blog posts, "
+                 "numbered 000 to 004 as in the chapters. Wherever a note is wrong, imprecise or incomplete, the "
+                 "chapter says so in a box titled *Notes on the sources*, next to the derivation or the experiment "
+                 "that shows it. This appendix collects every one of those boxes, grouped by the note it corrects. "
+                 "Each entry starts with the passage of the note (in the chapter's words), then gives the correction "
+                 "and its evidence, and ends with a link to the section of the chapter that holds the box, where the "
+                 "code behind the evidence runs. The page is generated from the chapters whenever the book is built, "
                  "so it says exactly what they say. Where an entry says \"above\" or \"below\", it means in the "
                  "chapter, which the link at the end of the entry leads to.",
         "columns": ["Chapter", "Corrections", "Notes corrected"],
@@ -238,14 +238,14 @@ NOTES_TEXT = {
     },
     "ko": {
         "title": "원자료 바로잡기",
-        "intro": "이 책의 각 장은 한국어로 쓰인 강의 노트 다섯 편을 따라갑니다. 노트에는 장에서처럼 000부터 004까지 "
-                 "번호를 붙입니다. 노트가 틀렸거나 부정확하거나 빠뜨린 곳이 있으면, 장은 그것을 보여 주는 유도나 "
-                 "실험 바로 옆에 \"원자료 바로잡기\" 상자를 두어 바로잡습니다. 이 부록은 그 상자를 모두 모아, 바로잡는 "
-                 "노트별로 묶은 것입니다. 각 항목은 노트의 해당 대목(장의 표현 그대로)으로 시작해 바로잡은 내용과 "
-                 "근거를 보이고, 상자가 들어 있는 절로 가는 링크로 끝납니다. 근거가 되는 코드는 그 절에서 실행됩니다. "
-                 "이 페이지는 책을 빌드할 때마다 각 장에서 새로 만들어지므로 언제나 본문과 같은 내용을 담습니다. "
-                 "항목에 나오는 \"위\"와 \"아래\"는 해당 장 안에서의 위치를 가리키며, 항목 끝의 링크가 그곳으로 "
-                 "안내합니다.",
+        "intro": "이 책의 각 장은 한국어로 쓰인 자료 다섯 편, 곧 강의 노트와 블로그 글을 따라가며, 장에서처럼 "
+                 "000부터 004까지의 번호로 부릅니다. 노트가 틀렸거나 부정확하거나 빠뜨린 곳이 있으면, 해당 장은 그것을 "
+                 "보여 주는 유도나 실험 바로 옆에 \"원자료 바로잡기\" 상자를 두어 바로잡습니다. 이 부록은 그 상자를 "
+                 "모두 모아 바로잡는 노트별로 묶은 것입니다. 각 항목은 먼저 노트의 해당 대목을 장에서 쓴 표현 그대로 "
+                 "보이고, 이어서 바로잡은 내용과 근거를 설명한 뒤, 상자가 들어 있는 절로 가는 링크로 끝납니다. 근거가 "
+                 "되는 코드는 그 절에서 실행됩니다. 이 페이지는 책을 빌드할 때마다 각 장에서 새로 만들어지므로 언제나 "
+                 "본문과 같은 내용을 담습니다. 항목에 나오는 \"위\"와 \"아래\"는 해당 장 안에서의 위치를 가리키며, "
+                 "항목 끝의 링크가 그곳으로 안내합니다.",
         "columns": ["장", "바로잡은 곳", "다루는 노트"],
         "note": "노트 {note}: {short}",
         "other": "특정 노트에 속하지 않는 바로잡기",
