@@ -47,15 +47,24 @@ def pdf_name(lang: str) -> str:
     return f"normalization-{lang}.pdf"
 
 
-#: Fonts of each edition. English: Sphinx's XeLaTeX defaults (GNU FreeFont). Korean: the Nanum fonts
-#: through xeCJK; spaces kept between Korean words (CJKspace) and lines broken only at those spaces,
-#: as the site does (word-break: keep-all), so a word and its particle are never split.
+#: Fonts. Latin, Greek and symbols: Sphinx's XeLaTeX defaults (GNU FreeFont) and Latin Modern Math.
+#: Hangul (in both editions: the English glossary lists the Korean terms): the Nanum fonts, switched to
+#: by XeTeX's inter-character classes (ucharclasses, which sphinx-jupyterbook-latex already loads;
+#: book/_ext/normbook/printing.py adds its Korean classes), Myeongjo in the text, Gothic in sans-serif
+#: headings, GothicCoding in code. XeTeX breaks Korean lines only at the spaces between words, as the
+#: site does (word-break: keep-all): a word and its particle are never split across lines.
 KOREAN_FONTS = r"""
-\usepackage{xeCJK}
-\setCJKmainfont{NanumMyeongjo}[BoldFont=NanumMyeongjoBold]
-\setCJKsansfont{NanumGothic}[BoldFont=NanumGothicBold]
-\setCJKmonofont{NanumGothicCoding}
-\xeCJKsetup{CJKspace=true, CJKecglue={ }, xCJKecglue=false, CJKglue={\nobreak\hskip 0pt plus 0.04em minus 0.01em}}
+\newfontfamily\normbookHangulRM{NanumMyeongjo}[ItalicFont=NanumMyeongjo, ItalicFeatures={FakeSlant=0.18},
+  BoldItalicFont=NanumMyeongjo Bold, BoldItalicFeatures={FakeSlant=0.18}]
+\newfontfamily\normbookHangulSF{NanumGothic}[ItalicFont=NanumGothic, ItalicFeatures={FakeSlant=0.18},
+  BoldItalicFont=NanumGothic Bold, BoldItalicFeatures={FakeSlant=0.18}]
+\newfontfamily\normbookHangulTT{NanumGothicCoding}[ItalicFont=NanumGothicCoding, ItalicFeatures={FakeSlant=0.18}]
+\makeatletter
+\newcommand\normbookHangul{\edef\normbook@fam{\f@family}\edef\normbook@sf{\sfdefault}\edef\normbook@tt{\ttdefault}%
+  \ifx\normbook@fam\normbook@sf\normbookHangulSF\else\ifx\normbook@fam\normbook@tt\normbookHangulTT
+  \else\normbookHangulRM\fi\fi}
+\makeatother
+\AtBeginDocument{\setTransitionsForKorean{\begingroup\normbookHangul}{\endgroup}}
 """
 
 COMMON_PREAMBLE = r"""
@@ -75,7 +84,8 @@ def latex_config(lang: str, editions: dict) -> dict:
         "latex_documents": {"targetname": "book.tex", "title": info["title"]},
     }
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
-    preamble = COMMON_PREAMBLE + (KOREAN_FONTS if lang == "ko" else "")
+    # Korean fonts in every edition: the English glossary and cover show the Korean terms too
+    preamble = COMMON_PREAMBLE + KOREAN_FONTS
     elements = {
         "papersize": "a4paper",
         "pointsize": "11pt",
@@ -85,9 +95,9 @@ def latex_config(lang: str, editions: dict) -> dict:
         "makeindex": "",
     }
     if lang == "ko":
-        # xeCJK, not polyglossia (which has no Korean hyphenation and needs its own font set-up)
-        elements.update({"polyglossia": "", "babel": "",
-                         "fvset": r"\fvset{fontsize=\small,formatcom=\xeCJKVerbAddon}"})
+        # polyglossia has no Korean of its own to add (no hyphenation, its own font set-up): English rules,
+        # Korean captions from Sphinx's Korean catalogue (sphinxmessages.sty)
+        elements.update({"polyglossia": ""})
     sphinx.update({"latex_elements": elements, "latex_use_xindy": False, "latex_domain_indices": False,
                    "latex_show_urls": "no",
                    "latex_additional_files": [str(ROOT / "book" / "latex" / "bbm.sty")]})

@@ -1,5 +1,6 @@
-"""Sphinx extension of the normcode textbook: Korean search, twin links between editions, the glossary."""
-from . import editions, glossary, korean_search, theme_fixes
+"""Sphinx extension of the normcode textbook: Korean search, twin links between editions, the glossary,
+the print form of web-only things (LaTeX builder)."""
+from . import editions, glossary, korean_search, printing, theme_fixes
 
 
 def setup(app):
@@ -7,5 +8,6 @@ def setup(app):
     editions.setup(app)
     glossary.setup(app)
     theme_fixes.setup(app)
+    printing.setup(app)
     app.add_css_file("normbook.css")
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
