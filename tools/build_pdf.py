@@ -54,24 +54,56 @@ def pdf_name(lang: str) -> str:
 #: headings, GothicCoding in code. XeTeX breaks Korean lines only at the spaces between words, as the
 #: site does (word-break: keep-all): a word and its particle are never split across lines.
 KOREAN_FONTS = r"""
-\newfontfamily\normbookHangulRM{NanumMyeongjo}[ItalicFont=NanumMyeongjo, ItalicFeatures={FakeSlant=0.18},
-  BoldItalicFont=NanumMyeongjo Bold, BoldItalicFeatures={FakeSlant=0.18}]
-\newfontfamily\normbookHangulSF{NanumGothic}[ItalicFont=NanumGothic, ItalicFeatures={FakeSlant=0.18},
-  BoldItalicFont=NanumGothic Bold, BoldItalicFeatures={FakeSlant=0.18}]
-\newfontfamily\normbookHangulTT{NanumGothicCoding}[ItalicFont=NanumGothicCoding, ItalicFeatures={FakeSlant=0.18}]
+\newfontfamily\normbookHangulRM{NanumMyeongjo}[NFSSFamily=nbhrm, ItalicFont=NanumMyeongjo,
+  ItalicFeatures={FakeSlant=0.18}, BoldItalicFont=NanumMyeongjo Bold, BoldItalicFeatures={FakeSlant=0.18}]
+\newfontfamily\normbookHangulSF{NanumGothic}[NFSSFamily=nbhsf, ItalicFont=NanumGothic,
+  ItalicFeatures={FakeSlant=0.18}, BoldItalicFont=NanumGothic Bold, BoldItalicFeatures={FakeSlant=0.18}]
+\newfontfamily\normbookHangulTT{NanumGothicCoding}[NFSSFamily=nbhtt, ItalicFont=NanumGothicCoding,
+  ItalicFeatures={FakeSlant=0.18}]
 \makeatletter
-\newcommand\normbookHangul{\edef\normbook@fam{\f@family}\edef\normbook@sf{\sfdefault}\edef\normbook@tt{\ttdefault}%
-  \ifx\normbook@fam\normbook@sf\normbookHangulSF\else\ifx\normbook@fam\normbook@tt\normbookHangulTT
-  \else\normbookHangulRM\fi\fi}
+% No groups (a transition may leave a group other than the one it entered): switch the family on
+% entering Hangul, and back to the matching Latin family on leaving it.
+\def\normbook@rm{nbhrm}\def\normbook@sf{nbhsf}\def\normbook@tt{nbhtt}
+\newcommand\normbookHangul{\edef\normbook@fam{\f@family}\edef\normbook@sfd{\sfdefault}\edef\normbook@ttd{\ttdefault}%
+  \ifx\normbook@fam\normbook@sfd\fontfamily{nbhsf}\selectfont\else
+  \ifx\normbook@fam\normbook@ttd\fontfamily{nbhtt}\selectfont\else
+  \ifx\normbook@fam\normbook@sf\else\ifx\normbook@fam\normbook@tt\else\fontfamily{nbhrm}\selectfont\fi\fi\fi\fi}
+\newcommand\normbookLatin{\edef\normbook@fam{\f@family}%
+  \ifx\normbook@fam\normbook@rm\fontfamily{\rmdefault}\selectfont\else
+  \ifx\normbook@fam\normbook@sf\fontfamily{\sfdefault}\selectfont\else
+  \ifx\normbook@fam\normbook@tt\fontfamily{\ttdefault}\selectfont\fi\fi\fi}
 \makeatother
-\AtBeginDocument{\setTransitionsForKorean{\begingroup\normbookHangul}{\endgroup}}
+\AtBeginDocument{\setTransitionsForKorean{\normbookHangul}{\normbookLatin}}
 """
 
 COMMON_PREAMBLE = r"""
 % normcode textbook: long code lines and URLs wrap instead of running off the page
 \sphinxsetup{verbatimwrapslines=true, verbatimforcewraps=true}
 \setlength{\emergencystretch}{3em}
+\hypersetup{bookmarksnumbered=true}
+% chapter heads: "Chapter 3" / "제3장" above the title; none for the unnumbered chapters (preface, appendices)
+\makeatletter
+\renewcommand{\@makechapterhead}[1]{\vspace*{20pt}{\parindent\z@\raggedright\normalfont\sffamily
+  \ifnum\c@secnumdepth>\m@ne{\Large\normbookChapterLabel}\par\nobreak\vskip 10pt\fi
+  \interlinepenalty\@M\huge\bfseries #1\par\nobreak\vskip 30pt}}
+\renewcommand{\@makeschapterhead}[1]{\vspace*{20pt}{\parindent\z@\raggedright\normalfont\sffamily
+  \interlinepenalty\@M\huge\bfseries #1\par\nobreak\vskip 30pt}}
+\makeatother
 """
+
+#: The Korean edition's LaTeX captions (without babel or polyglossia, which have no Korean of their own).
+#: ``\addto`` (babel's) is a no-op, for sphinx-jupyterbook-latex's ``\addto\captionsenglish{...}``.
+KOREAN_CAPTIONS = r"""
+\providecommand{\addto}[2]{}
+\renewcommand{\contentsname}{차례}
+\renewcommand{\bibname}{참고문헌}
+\renewcommand{\partname}{}
+\renewcommand{\chaptername}{}
+"""
+
+#: The line above a numbered chapter's title, in each edition.
+CHAPTER_LABEL = {"en": r"\newcommand{\normbookChapterLabel}{Chapter \thechapter}",
+                 "ko": r"\newcommand{\normbookChapterLabel}{제\thechapter 장}"}
 
 
 def latex_config(lang: str, editions: dict) -> dict:
@@ -85,13 +117,16 @@ def latex_config(lang: str, editions: dict) -> dict:
     }
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
     # Korean fonts in every edition: the English glossary and cover show the Korean terms too
-    preamble = COMMON_PREAMBLE + KOREAN_FONTS
+    preamble = COMMON_PREAMBLE + CHAPTER_LABEL.get(lang, CHAPTER_LABEL["en"]) + "\n" + KOREAN_FONTS
+    if lang == "ko":
+        preamble += KOREAN_CAPTIONS
     elements = {
         "papersize": "a4paper",
         "pointsize": "11pt",
         "extraclassoptions": "openany,oneside",
         "preamble": preamble,
         "printindex": "",
+        "fncychap": "",
         "makeindex": "",
     }
     if lang == "ko":
@@ -102,6 +137,10 @@ def latex_config(lang: str, editions: dict) -> dict:
                    "latex_show_urls": "no",
                    "latex_additional_files": [str(ROOT / "book" / "latex" / "bbm.sty")]})
     return config
+
+
+#: Sphinx warnings that do not fail the LaTeX build.
+ALLOWED_WARNINGS = ("no Babel option known for language",)
 
 
 def build_latex(lang: str, editions: dict) -> Path:
@@ -115,10 +154,18 @@ def build_latex(lang: str, editions: dict) -> Path:
                         encoding="utf-8")
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--builder", "latex",
            "--config", str(config_file), "--toc", str(toc_file), "--path-output", str(work),
-           "-n", "-W", "--keep-going"]
+           "-n", "--keep-going"]
     print(f"[{lang}] {' '.join(cmd)}", flush=True)
-    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
-        raise SystemExit(f"[{lang}] jupyter-book build --builder latex failed; see the messages above")
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace")
+    output = result.stdout + result.stderr
+    # Warnings are errors, as for the site, except the one Sphinx gives for every language that LaTeX's
+    # babel does not know (Korean): the Korean fonts and captions are set up here instead.
+    warnings = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+                if "WARNING" in line and not any(ok in line for ok in ALLOWED_WARNINGS)]
+    if result.returncode != 0 or warnings:
+        print(output[-6000:])
+        raise SystemExit(f"[{lang}] jupyter-book build --builder latex failed (exit {result.returncode}); "
+                         f"warnings:\n" + "\n".join(warnings))
     return work / "_build" / "latex"
 
 

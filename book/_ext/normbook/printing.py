@@ -80,10 +80,36 @@ class PrintOutputs(SphinxPostTransform):
         return [image, note]
 
 
-def _start_of_file(node: nodes.Node):
-    while node is not None and not isinstance(node, addnodes.start_of_file):
-        node = node.parent
-    return node
+def _solutions_by_document(tree: nodes.Node, kind) -> list[tuple[nodes.Element, nodes.Element]]:
+    """Every ``kind`` node with the ``start_of_file`` it is in, in document order.
+
+    Walks down from the root: the parent links of the assembled tree are not reliable after
+    sphinx-jupyterbook-latex has swapped node classes.
+    """
+    found = []
+
+    def walk(node, start):
+        if isinstance(node, addnodes.start_of_file):
+            start = node
+        if isinstance(node, kind):
+            found.append((node, start))
+            return
+        for child in getattr(node, "children", ()):
+            walk(child, start)
+
+    walk(tree, None)
+    return found
+
+
+def _parent(tree: nodes.Node, target: nodes.Node):
+    """The node whose children hold ``target``, found from the root (``None`` if it is not in the tree)."""
+    for child in getattr(tree, "children", ()):
+        if child is target:
+            return tree
+        found = _parent(child, target)
+        if found is not None:
+            return found
+    return None
 
 
 class SolutionsAppendix(SphinxPostTransform):
@@ -96,32 +122,34 @@ class SolutionsAppendix(SphinxPostTransform):
             return
         from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, solution_node
 
-        solutions = [n for n in self.document.findall(solution_node)]
-        if not solutions:
+        found = _solutions_by_document(self.document, solution_node)
+        if not found:
             return
+        solutions = [sol for sol, start in found]
         registry = getattr(self.env, "sphinx_exercise_registry", {})
         chapters: dict[str, list] = {}
         titles: dict[str, str] = {}
-        for sol in solutions:
-            start = _start_of_file(sol)
+        for sol, start in found:
             doc = start["docname"] if start is not None else ""
             if doc not in titles:
                 section = next(start.findall(nodes.section), None) if start is not None else None
                 titles[doc] = section[0].astext() if section is not None and len(section) else doc
             chapters.setdefault(doc, []).append(sol)
-            sol.parent.remove(sol)
+            parent = _parent(self.document, sol)
+            parent.children.remove(sol)
         # each exercise points to its solution's page
         exercise_of = {sol.get("target_label"): sol for sol in solutions}
-        for ex in list(self.document.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node)))):
+        for ex, start in _solutions_by_document(self.document, (exercise_node, exercise_enumerable_node)):
             sol = exercise_of.get(ex.get("label"))
-            if sol is None:
+            parent = _parent(start or self.document, ex)
+            if sol is None or parent is None:
                 continue
             docname = registry.get(sol.get("label"), {}).get("docname", "")
             label = f"{docname}:{sol.get('label')}"
             text = _text(self.app, "see").format(page=rf"\pageref*{{{label}}}")
             pointer = nodes.raw("", rf"\par\nobreak\noindent\hfill{{\small\hyperref[{label}]{{{text}}}}}\par" + "\n",
                                 format="latex")
-            ex.parent.insert(ex.parent.index(ex) + 1, pointer)
+            parent.insert(parent.children.index(ex) + 1, pointer)
 
         appendix = nodes.section(ids=["normbook-solutions"], names=["normbook-solutions"])
         appendix += nodes.title(text=_text(self.app, "solutions"))
@@ -148,20 +176,49 @@ class SolutionsAppendix(SphinxPostTransform):
 
 
 def _korean_character_classes(app, config) -> None:
-    """Load ucharclasses' Korean classes too (tools/build_pdf.py switches to a Hangul font on them).
+    """Load every class of ucharclasses, not only Latin and Greek (tools/build_pdf.py switches to a
+    Hangul font on entering the Korean ones).
 
     sphinx-jupyterbook-latex loads ``ucharclasses`` with the Latin and Greek classes only, at
-    ``config-inited``; this runs after it. Only the LaTeX preamble changes.
+    ``config-inited``; this runs after it. With Korean alone, a Hangul syllable right after a character
+    of a block not loaded (a quotation mark, which XeTeX puts in a CJK class of its own, or a
+    superscript T) made no transition and was missing. Only the LaTeX preamble changes.
     """
     elements = config["latex_elements"]
     preamble = elements.get("preamble", "")
     if r"\usepackage[Latin,Greek]{ucharclasses}" in preamble:
         elements["preamble"] = preamble.replace(r"\usepackage[Latin,Greek]{ucharclasses}",
-                                                r"\usepackage[Latin,Greek,Korean]{ucharclasses}")
+                                                r"\usepackage{ucharclasses}")
+
+
+class PartNumbering(SphinxPostTransform):
+    """Number the chapters as the site does: only in the parts marked ``numbered`` in ``_toc.yml``.
+
+    sphinx-jupyterbook-latex makes each part of the table of contents a LaTeX ``\\part``; LaTeX would
+    number every chapter, the preface as chapter 1. Before each part, ``secnumdepth`` is set to 2
+    (numbered part: chapters and sections numbered, the first numbered chapter is 1) or -1.
+    """
+
+    default_priority = 790  # after sphinx-jupyterbook-latex (700), before the solutions move (800)
+
+    def run(self, **kwargs) -> None:
+        sitemap = getattr(self.config, "external_site_map", None)
+        if not _is_latex(self.app) or sitemap is None:
+            return
+        numbered = {tree.caption: bool(tree.numbered) for tree in sitemap.root.subtrees if tree.caption}
+        for child in self.document.children:
+            if not (isinstance(child, nodes.compound) and "toctree-wrapper" in child.get("classes", [])):
+                continue
+            start = next((c for c in child.children if isinstance(c, addnodes.start_of_file)), None)
+            if start is None or start.get("docname") not in numbered:
+                continue
+            depth = 2 if numbered[start["docname"]] else -1
+            child.insert(0, nodes.raw("", rf"\setcounter{{secnumdepth}}{{{depth}}}" + "\n", format="latex"))
 
 
 def setup(app):
     app.connect("config-inited", _korean_character_classes, priority=900)
+    app.add_post_transform(PartNumbering)
     app.add_post_transform(PrintOutputs)
     app.add_post_transform(SolutionsAppendix)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
