@@ -34,18 +34,8 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_book import (BUILD, ROOT, edition_config, edition_toc, load_editions, toc_notebooks,  # noqa: E402
-                        write_status_page)
-
-PDF_DIR = BUILD / "pdf"
-#: Where each edition's PDFs go inside the built site (see book/_ext/normbook/downloads.py).
-SITE_PDF_FOLDER = "_pdf"
-
-
-def pdf_name(lang: str) -> str:
-    """File name of the whole-book PDF of edition ``lang``."""
-    return f"normalization-{lang}.pdf"
-
+from build_book import (BUILD, PDF_DIR, ROOT, copy_pdfs_into_site, edition_config, edition_toc,  # noqa: E402
+                        load_editions, pdf_name, toc_notebooks, write_status_page)
 
 #: Fonts. Latin, Greek and symbols: Sphinx's XeLaTeX defaults (GNU FreeFont) and Latin Modern Math.
 #: Hangul (in both editions: the English glossary lists the Korean terms): the Nanum fonts, switched to
@@ -260,21 +250,6 @@ def build_edition(lang: str, editions: dict) -> dict:
     return {"pdf": book, "pages": pages, "chapters": chapters, "seconds": seconds}
 
 
-def copy_into_site(site: Path, langs) -> None:
-    """Copy each edition's PDFs into ``<site>/<lang>/_pdf/`` (where the chapter pages link)."""
-    for lang in langs:
-        if not (site / lang).is_dir() or not (PDF_DIR / pdf_name(lang)).exists():
-            continue
-        target = site / lang / SITE_PDF_FOLDER
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copyfile(PDF_DIR / pdf_name(lang), target / pdf_name(lang))
-        for chapter in sorted((PDF_DIR / lang).glob("*.pdf")):
-            shutil.copyfile(chapter, target / chapter.name)
-        print(f"[{lang}] PDFs copied into {target}", flush=True)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--edition", action="append", help="build only this edition (repeatable)")
@@ -286,7 +261,7 @@ def main(argv=None) -> None:
         write_status_page(lang, editions)  # an appendix of the book, generated as for the site
     for lang in langs:
         build_edition(lang, editions)
-    copy_into_site(Path(args.site), langs)
+    copy_pdfs_into_site(Path(args.site), langs)
 
 
 if __name__ == "__main__":

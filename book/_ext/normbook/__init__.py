@@ -1,11 +1,12 @@
 """Sphinx extension of the normcode textbook: Korean search, twin links between editions, the glossary,
 the print form of web-only things (LaTeX builder)."""
-from . import editions, glossary, korean_search, printing, theme_fixes
+from . import downloads, editions, glossary, korean_search, printing, theme_fixes
 
 
 def setup(app):
     korean_search.setup(app)
     editions.setup(app)
+    downloads.setup(app)
     glossary.setup(app)
     theme_fixes.setup(app)
     printing.setup(app)
