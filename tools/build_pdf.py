@@ -89,6 +89,7 @@ KOREAN_CAPTIONS = r"""
 \renewcommand{\bibname}{참고문헌}
 \renewcommand{\partname}{}
 \renewcommand{\chaptername}{}
+\AtBeginDocument{\frenchspacing}% one space after a sentence, as Korean text is set
 """
 
 #: The line above a numbered chapter's title, in each edition.
