@@ -37,6 +37,38 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 
 
+PDF_DIR = BUILD / "pdf"
+#: Where each edition's PDFs go inside the built site; the chapter pages link there
+#: (book/_ext/normbook/downloads.py, PDF_FOLDER).
+SITE_PDF_FOLDER = "_pdf"
+
+
+def pdf_name(lang: str) -> str:
+    """File name of the whole-book PDF of edition ``lang`` (tools/build_pdf.py makes it)."""
+    return f"normalization-{lang}.pdf"
+
+
+def copy_pdfs_into_site(site: Path, langs) -> bool:
+    """Copy each edition's PDFs (``_build/pdf``) into ``<site>/<lang>/_pdf/``; False if some are not built."""
+    complete = True
+    for lang in langs:
+        book = PDF_DIR / pdf_name(lang)
+        if not (site / lang).is_dir():
+            continue
+        if not book.exists():
+            complete = False
+            continue
+        target = site / lang / SITE_PDF_FOLDER
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        shutil.copyfile(book, target / book.name)
+        for chapter in sorted((PDF_DIR / lang).glob("*.pdf")):
+            shutil.copyfile(chapter, target / chapter.name)
+        print(f"[{lang}] PDFs copied into {target}", flush=True)
+    return complete
+
+
 def load_editions() -> dict:
     return yaml.safe_load((ROOT / "book" / "editions.yml").read_text(encoding="utf-8"))
 
@@ -495,6 +527,9 @@ def main(argv=None) -> None:
             shutil.rmtree(target)
         shutil.copytree(html_dir, target)
     write_landing(out, editions)
+    if not copy_pdfs_into_site(out, args.edition or list(editions["editions"])):
+        print("The PDFs the chapter pages link to are not built yet: python3 dev.py pdf builds them and copies "
+              "them into the site.", flush=True)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"Site ready: {out / 'index.html'} ({size / 1e6:.1f} MB). Serve it with: python3 dev.py serve")
 
