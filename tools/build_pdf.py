@@ -35,7 +35,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_book import (BUILD, PDF_DIR, ROOT, copy_pdfs_into_site, edition_config, edition_toc,  # noqa: E402
-                        load_editions, pdf_name, toc_notebooks, write_status_page)
+                        load_editions, pdf_name, toc_notebooks, write_notes_page, write_status_page)
 
 #: Fonts. Latin, Greek and symbols: Sphinx's XeLaTeX defaults (GNU FreeFont) and Latin Modern Math.
 #: Hangul (in both editions: the English glossary lists the Korean terms): the Nanum fonts, switched to
@@ -259,7 +259,8 @@ def main(argv=None) -> None:
     editions = load_editions()
     langs = args.edition or list(editions["editions"])
     for lang in editions["editions"]:
-        write_status_page(lang, editions)  # an appendix of the book, generated as for the site
+        write_status_page(lang, editions)  # appendices of the book, generated as for the site
+        write_notes_page(lang, editions)
     for lang in langs:
         build_edition(lang, editions)
     copy_pdfs_into_site(Path(args.site), langs)
