@@ -25,9 +25,11 @@ IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "application/pdf")
 
 TEXT = {
     "en": {"solutions": "Solutions to the exercises", "see": "Solution: page {page}",
-           "frames": "Frames {shown} of {total} of the animation on the web page."},
+           "frames": "Frames {shown} of {total} of the animation on the web page.",
+           "correction": "Correction"},
     "ko": {"solutions": "연습문제 풀이", "see": "풀이: {page}쪽",
-           "frames": "웹 페이지에서 재생되는 애니메이션의 {total}개 프레임 가운데 {shown}번."},
+           "frames": "웹 페이지에서 재생되는 애니메이션의 {total}개 프레임 가운데 {shown}번.",
+           "correction": "바로잡기"},
 }
 
 
@@ -191,6 +193,23 @@ def _korean_character_classes(app, config) -> None:
                                                 r"\usepackage{ucharclasses}")
 
 
+class CorrectionTitles(SphinxPostTransform):
+    """In print, a correction's long title becomes the box's first, bold paragraph under a short title."""
+
+    default_priority = 5
+
+    def run(self, **kwargs) -> None:
+        if not _is_latex(self.app):
+            return
+        for box in list(self.document.findall(nodes.admonition)):
+            if "source-correction" not in box.get("classes", []) or not isinstance(box[0], nodes.title):
+                continue
+            title = box[0]
+            sentence = nodes.paragraph("", "", nodes.strong("", "", *[c.deepcopy() for c in title.children]))
+            box.replace(title, nodes.title("", _text(self.app, "correction")))
+            box.insert(1, sentence)
+
+
 class PartNumbering(SphinxPostTransform):
     """Number the chapters as the site does: only in the parts marked ``numbered`` in ``_toc.yml``.
 
@@ -220,5 +239,6 @@ def setup(app):
     app.connect("config-inited", _korean_character_classes, priority=900)
     app.add_post_transform(PartNumbering)
     app.add_post_transform(PrintOutputs)
+    app.add_post_transform(CorrectionTitles)
     app.add_post_transform(SolutionsAppendix)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
