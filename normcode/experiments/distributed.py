@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -56,6 +57,9 @@ def _worker(rank: int, world_size: int, port: int, per_rank: int, channels: int,
     from ..syncbatchnorm import SyncBatchNorm
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    # torch's deprecation notice for torch.distributed.nn.functional.all_reduce (the autograd-aware
+    # all-reduce SyncBatchNorm needs) would reach a notebook's output through the child's stderr
+    warnings.filterwarnings("ignore", message=".*all_reduce is deprecated", category=FutureWarning)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
