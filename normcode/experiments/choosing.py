@@ -217,7 +217,7 @@ def technique_table(keys: Sequence[str] = BOOK_TECHNIQUES,
 
 
 def layer_for(key: str, channels: int = 8) -> nn.Module:
-    """A module of technique ``key`` that maps ``(N, channels, H, W)`` to the same shape.
+    r"""A module of technique ``key`` that maps ``(N, channels, H, W)`` to the same shape.
 
     Activation normalizations come from :func:`normcode.make_norm`; weight and
     spectral normalization are applied to a 1×1 convolution (``channels`` to
