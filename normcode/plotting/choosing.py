@@ -19,6 +19,13 @@ from . import style
 __all__ = ["plot_technique_sweep", "plot_cancellation"]
 
 
+def _figure_and_axes(ax, figsize):
+    """``(fig, ax)``: the given axes and their figure, or a new figure of ``figsize``."""
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def plot_technique_sweep(sweep, norms: Optional[Sequence[str]] = None, ax=None):
     """Accuracy against the batch size, one line per technique (mean over seeds), range over seeds shaded.
 
@@ -30,10 +37,7 @@ def plot_technique_sweep(sweep, norms: Optional[Sequence[str]] = None, ax=None):
     Returns:
         ``(fig, ax)``.
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (6.4, 3.8))
     sizes = sweep.batch_sizes
     for norm in norms or sweep.norms:
         ax.plot(sizes, sweep.mean(norm), **style.line(norm, marker=True))
@@ -50,7 +54,7 @@ def plot_technique_sweep(sweep, norms: Optional[Sequence[str]] = None, ax=None):
 
 
 def plot_cancellation(offsets: Sequence[float], errors: dict, ax=None):
-    """Relative error of the variance formulas against the mean/spread ratio, log-log.
+    r"""Relative error of the variance formulas against the mean/spread ratio, log-log.
 
     Args:
         offsets: the means :math:`\\mu` of the data (spread 1).
@@ -61,10 +65,7 @@ def plot_cancellation(offsets: Sequence[float], errors: dict, ax=None):
     Returns:
         ``(fig, ax)``.
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 3.4))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (6.0, 3.4))
     floor = 1e-9   # a relative error of exactly 0 has no place on a log axis
     ax.plot(offsets, [max(e, floor) for e in errors["textbook"]], "o-", color="#d62728",
             label=_("textbook: E[x²] − E[x]²"))
