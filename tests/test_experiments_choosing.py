@@ -37,6 +37,7 @@ def test_table_renders_in_both_editions(monkeypatch):
     text = table.to_markdown()
     assert text.splitlines()[0] == "| technique | depends on the batch in training | learnable parameters (C channels) |"
     assert "| RMSNorm (RMS norm) | no | C: γ |" in text and table._repr_markdown_() == text
+    assert table._repr_html_().count("<tr>") == 4 and "<th>technique</th>" in table.to_html()
     assert table.column("depends on the batch in training") == ["no", "no", "no"]
     monkeypatch.setattr(session, "_language", "ko")
     korean = choosing.technique_table(list(choosing.ROWS), list(choosing.COLUMNS)).to_markdown()

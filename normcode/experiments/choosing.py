@@ -27,6 +27,7 @@ the textbook variance :math:`E[x^2] - E[x]^2` and its cancellation
 from __future__ import annotations
 
 import copy
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,7 @@ COLUMNS = {
 
 
 class Table:
-    """A table of translated strings that shows itself as Markdown (in Jupyter and in the built book).
+    """A table of translated strings that shows itself as HTML in Jupyter and the built book (text: Markdown).
 
     Attributes:
         header: the column headers.
@@ -168,6 +169,15 @@ class Table:
         def line(cells):
             return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
         return "\n".join([line(self.header), "|" + "---|" * len(self.header)] + [line(r) for r in self.rows])
+
+    def to_html(self) -> str:
+        """The table as an HTML ``<table>`` (cells escaped): what Jupyter and the built book show."""
+        row = lambda cells, tag: "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+        return ("<table class=\"table\">\n<thead>" + row(self.header, "th") + "</thead>\n<tbody>\n"
+                + "\n".join(row(r, "td") for r in self.rows) + "\n</tbody>\n</table>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
