@@ -14,6 +14,16 @@ Usage::
     python benchmarks/bench_layers.py --quick         # fewer repeats (a smoke run)
     python benchmarks/bench_layers.py --only BN --only GN
     python benchmarks/bench_layers.py --threads 4
+    python benchmarks/bench_layers.py --json          # also write the results (default file below)
+    python benchmarks/bench_layers.py --json out.json
+
+``--json`` writes every row's times and ratios with the versions, thread count, CPU
+model and date to a file (default: ``normcode/experiments/results/bench_layers.json``,
+the committed measurements that chapter 13 shows; the chapter never times anything).
+
+Rows named ``*-textbook`` are not normcode layers but the plain textbook formula,
+:class:`normcode.experiments.choosing.TextbookNorm`: composed torch operations with
+autograd and the one-pass variance :math:`E[x^2] - E[x]^2`, against the same torch layer.
 
 Adding a row: append a :class:`Case` to :data:`CASES` (or call :func:`add_case`)
 with two zero-argument factories that build the normcode module and its torch
@@ -24,6 +34,8 @@ mapping one input tensor to one output tensor can be a row (a weight-normalised
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import platform
 import statistics
@@ -39,6 +51,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the working tree's normcode
 
 import normcode  # noqa: E402
+from normcode.experiments.choosing import BENCHMARK_FILE, TextbookNorm  # noqa: E402
 
 #: Ratio normcode/torch not to exceed, by size label.
 TARGETS = {"small": 2.0, "large": 1.3}
@@ -89,12 +102,18 @@ CASES: list[Case] = [
          SMALL_NC, "small"),
     Case("BN-manual", lambda: normcode.BatchNorm2d(64, manual_backward=True), lambda: nn.BatchNorm2d(64),
          LARGE_IMG, "large"),
+    # The plain textbook formula (composed operations, E[x^2] - E[x]^2, autograd) against the same torch layer.
+    Case("BN-textbook", lambda: TextbookNorm(128), lambda: nn.BatchNorm1d(128), SMALL_NC, "small"),
+    Case("BN-textbook", lambda: TextbookNorm(64), lambda: nn.BatchNorm2d(64), LARGE_IMG, "large"),
     Case("LN", lambda: normcode.LayerNorm(128), lambda: nn.LayerNorm(128), SMALL_NC, "small"),
     Case("LN", lambda: normcode.LayerNorm([64, 32, 32]), lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
     Case("LN-autograd", lambda: normcode.LayerNorm(128, manual_backward=False), lambda: nn.LayerNorm(128),
          SMALL_NC, "small"),
     Case("LN-autograd", lambda: normcode.LayerNorm([64, 32, 32], manual_backward=False),
          lambda: nn.LayerNorm([64, 32, 32]), LARGE_IMG, "large"),
+    Case("LN-textbook", lambda: TextbookNorm(128, over="features"), lambda: nn.LayerNorm(128), SMALL_NC, "small"),
+    Case("LN-textbook", lambda: TextbookNorm([64, 32, 32], over="features"), lambda: nn.LayerNorm([64, 32, 32]),
+         LARGE_IMG, "large"),
     Case("RMS", lambda: normcode.RMSNorm(128), lambda: nn.RMSNorm(128), SMALL_NC, "small"),
     Case("RMS", lambda: normcode.RMSNorm([64, 32, 32]), lambda: nn.RMSNorm([64, 32, 32]), LARGE_IMG, "large"),
     # PyTorch has no dynamic-tanh layer: the reference is the paper's formula in plain torch operations.
@@ -193,6 +212,38 @@ def measure(case: Case, repeats: int, block_seconds: float, seed: int = 0) -> tu
     return samples[0], samples[1]
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else :func:`platform.processor`."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def results_record(rows: list[dict], threads: int, repeats: int, block_seconds: float, quick: bool) -> dict:
+    """The JSON document ``--json`` writes: how and where it was measured, then one entry per row."""
+    return {
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "normcode": normcode.__version__, "torch": torch.__version__, "python": platform.python_version(),
+            "cpu": cpu_model(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
+            "threads": threads, "repeats": repeats, "block_seconds": block_seconds, "quick": quick,
+            "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+            "step": "forward + backward of a fixed upstream gradient, through the input and the parameters",
+        },
+        "rows": rows,
+    }
+
+
+def write_results(path: Path, record: dict) -> None:
+    """Write ``record`` (from :func:`results_record`) as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _fmt_time(seconds: float) -> str:
     return f"{seconds * 1e6:9.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:9.2f} ms"
 
@@ -206,6 +257,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch.set_num_threads (default 1: stable, comparable ratios)")
     parser.add_argument("--repeats", type=int, default=None, help="timed blocks per layer (default 15, quick 5)")
+    parser.add_argument("--json", nargs="?", const=str(BENCHMARK_FILE), default=None, metavar="PATH",
+                        help=f"also write the results as JSON (default path: {BENCHMARK_FILE})")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -226,20 +279,28 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(header)
     print("-" * len(header))
     failures = 0
+    rows = []
     for case in cases:
         s_ours, s_ref = measure(case, repeats, block_seconds)
         t_ours, t_ref = statistics.median(s_ours), statistics.median(s_ref)
         ratio = t_ours / t_ref
         ratio_min = min(s_ours) / min(s_ref)  # best blocks: less sensitive to other processes on the machine
         target = case.target if case.target is not None else TARGETS[case.size_label]
-        ok = ratio <= target
+        textbook = case.name.endswith("-textbook")   # a reference row: the targets are for normcode's layers
+        ok = textbook or ratio <= target
         failures += not ok
         shape = "x".join(map(str, case.input_shape))
         print(f"{case.name:<12} {case.size_label:<6} {shape:<18} {_fmt_time(t_ours):>12} {_fmt_time(t_ref):>12} "
-              f"{ratio:6.2f} {ratio_min:6.2f}  <= {target:g}  {'ok' if ok else 'SLOWER THAN TARGET'}", flush=True)
+              f"{ratio:6.2f} {ratio_min:6.2f}  " + ("(textbook formula: no target)" if textbook else
+                                                    f"<= {target:g}  {'ok' if ok else 'SLOWER THAN TARGET'}"), flush=True)
+        rows.append({"name": case.name, "size": case.size_label, "shape": shape, "ours_s": t_ours, "torch_s": t_ref,
+                     "ratio": ratio, "ratio_min": ratio_min, "target": None if textbook else target})
     print()
     print(f"{len(cases) - failures}/{len(cases)} rows within target (median ratio). "
           f"Times: median over the blocks; ratio = normcode / torch of the medians, (min) of the fastest blocks.")
+    if args.json:
+        write_results(Path(args.json), results_record(rows, args.threads, repeats, block_seconds, args.quick))
+        print(f"results written to {args.json}")
     return 0
 
 

@@ -26,7 +26,9 @@ One module per idea:
   with or without layer (or per-step batch) normalization in its recurrence;
 * :mod:`~normcode.experiments.batch_dependence` — does an example's output depend on its batch-mates?
 * :mod:`~normcode.experiments.gan` — chapter 12's small GAN on the ring of Gaussians, with or without
-  spectral normalization in the discriminator.
+  spectral normalization in the discriminator;
+* :mod:`~normcode.experiments.choosing` — chapter 13: the table of every technique (checked against the
+  layers), all of them on one task, the textbook variance and its cancellation, the committed speed table.
 
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.

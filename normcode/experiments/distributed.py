@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -56,6 +58,9 @@ def _worker(rank: int, world_size: int, port: int, per_rank: int, channels: int,
     from ..syncbatchnorm import SyncBatchNorm
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    # torch's deprecation notice for torch.distributed.nn.functional.all_reduce (the autograd-aware
+    # all-reduce SyncBatchNorm needs) would reach a notebook's output through the child's stderr
+    warnings.filterwarnings("ignore", message=".*all_reduce is deprecated", category=FutureWarning)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
@@ -71,8 +76,17 @@ def _worker(rank: int, world_size: int, port: int, per_rank: int, channels: int,
 
 
 def sync_bn_demo(world_size: int = 4, per_rank: int = 8, channels: int = 3, seed: int = 0,
-                 timeout: float = 120.0) -> SyncDemo:
+                 timeout: float = 120.0, start_method: Optional[str] = None) -> SyncDemo:
     """Run one step of synchronized BN in ``world_size`` processes and compare with BN on the whole batch.
+
+    Args:
+        world_size, per_rank: processes, and examples per process.
+        channels, seed: of the batch ``(world_size * per_rank, channels, 4, 4)``.
+        timeout: seconds to wait for each process to exit.
+        start_method: how the processes start (:mod:`multiprocessing`). Default: ``"forkserver"``
+            where the platform has it (Linux, macOS), with this module preloaded, so that PyTorch is
+            imported once by the server rather than once per process; ``"spawn"`` elsewhere. Both work
+            from a notebook, since the workers' code lives in this module.
 
     Returns:
         A :class:`SyncDemo`; each field is ``{"synchronized": d, "per_process": d}`` with ``d`` the largest
@@ -84,7 +98,11 @@ def sync_bn_demo(world_size: int = 4, per_rank: int = 8, channels: int = 3, seed
 
     if world_size < 2 or per_rank < 1:
         raise ValueError(f"need world_size >= 2 and per_rank >= 1, got {world_size} and {per_rank}")
-    ctx = mp.get_context("spawn")
+    if start_method is None:
+        start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(start_method)
+    if start_method == "forkserver":
+        ctx.set_forkserver_preload([__name__])
     queue = ctx.SimpleQueue()
     port = _free_port()
     procs = [ctx.Process(target=_worker, args=(r, world_size, port, per_rank, channels, seed, queue))
