@@ -24,7 +24,7 @@ def test_plot_runs_one_thin_line_per_seed_and_a_mean():
         return h
 
     runs = {"pre-LN": [history([0.1, 0.5, 0.9]), history([0.1, 0.6, 0.8])], "post-LN": [history([0.1, 0.1, 0.1])]}
-    ax = transformer.plot_runs(runs, {"pre-LN": "layer", "post-LN": "layer"}, dashed=["post-LN"])
+    ax = transformer.plot_runs(runs, {"pre-LN": "layer", "post-LN": "layer"}, linestyles={"post-LN": "--"})
     assert len(ax.get_lines()) == 2 + 1 + 1 + 1
     assert ax.get_lines()[-1].get_linestyle() == "--"
     plt.close(ax.figure)

@@ -229,10 +229,10 @@ def layer_gradient_norms(model: TinyTransformer, data: Split, batch: int = 64) -
 
 def sorting_run(data: Split, norm: str = "layer", placement: str = "pre", lr: float = 0.015, steps: int = 100,
                 warmup_steps: int = 0, seed: int = 0, qk_norm: bool = False, n_layers: int = 4,
-                record_logits: bool = False, eval_every: Optional[int] = None):
+                batch_size: int = 64, record_logits: bool = False, eval_every: Optional[int] = None):
     """Train one Xavier-initialised :func:`tiny_transformer` on ``data`` (a :func:`sorting_task`) with Adam.
 
-    The chapter's training runs in one call: batch 64, learning rate ``lr`` multiplied by
+    The chapter's training runs in one call: mini-batches of ``batch_size`` sequences, learning rate ``lr`` multiplied by
     :func:`warmup_schedule` ``(warmup_steps)``, the model and the batches seeded with ``seed``.
 
     Args:
@@ -250,7 +250,7 @@ def sorting_run(data: Split, norm: str = "layer", placement: str = "pre", lr: fl
     model = tiny_transformer(vocab=vocab, length=length, n_layers=n_layers, norm=norm, placement=placement,
                              qk_norm=qk_norm, seed=seed, init="xavier")
     record = {"logits": attention_logit_probe(data.X_test[:256])} if record_logits else None
-    history = train(model, data, steps=steps, batch_size=64, lr=lr, optimizer="adam", seed=seed,
+    history = train(model, data, steps=steps, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed,
                     eval_every=eval_every or steps, record=record, lr_schedule=warmup_schedule(warmup_steps))
     return model, history
 

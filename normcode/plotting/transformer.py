@@ -53,7 +53,7 @@ def plot_gradients_at_init(per_block: Mapping[str, Sequence[float]], depths: Seq
 
 
 def plot_runs(runs: Mapping[str, Sequence], keys: Mapping[str, str], series: str = "test_accuracy",
-              ylabel: Optional[str] = None, dashed: Sequence[str] = (), ax=None):
+              ylabel: Optional[str] = None, linestyles: Optional[Mapping[str, str]] = None, ax=None):
     """``series`` of every run against the evaluation step: thin lines per seed, a thick line for the mean.
 
     Args:
@@ -61,7 +61,7 @@ def plot_runs(runs: Mapping[str, Sequence], keys: Mapping[str, str], series: str
         keys: ``{label: technique}`` — the :mod:`~normcode.plotting.style` colour of each setting.
         series: ``"test_accuracy"`` or the name of a recorded statistic (``History.records``).
         ylabel: the y-axis label (a catalogue key); default: the name of the series.
-        dashed: labels drawn dashed (e.g. the run without warm-up or without QK-norm).
+        linestyles: ``{label: matplotlib line style}`` for settings that share a colour (default solid).
         ax: axes to draw on (a new figure if ``None``).
 
     Returns:
@@ -75,7 +75,7 @@ def plot_runs(runs: Mapping[str, Sequence], keys: Mapping[str, str], series: str
     for label, histories in runs.items():
         steps = histories[0].eval_step
         values = torch.stack([h.series(series) for h in histories]).double()
-        kwargs = {"color": style.color(keys[label]), "linestyle": "--" if label in dashed else "-"}
+        kwargs = {"color": style.color(keys[label]), "linestyle": (linestyles or {}).get(label, "-")}
         for row in values:
             ax.plot(steps, row.tolist(), linewidth=0.6, alpha=0.5, **kwargs)
         ax.plot(steps, values.mean(0).tolist(), linewidth=2.0, label=_(label), **kwargs)
