@@ -2,8 +2,11 @@
 """Developer commands of the normcode textbook; each prepares its own environment.
 
     python3 dev.py site      build both editions of the book into _build/site
+    python3 dev.py pdf       build the PDF of each edition (and of each chapter) into _build/pdf with XeLaTeX
+                             (Debian's TeX Live installed with apt-get when missing and run as root), and
+                             copy them into the built site, where every chapter page links them
     python3 dev.py test      run every test: unit tests, every notebook under nbval, the site (also in
-                             headless Chromium, installed with apt-get when missing and run as root),
+                             headless Chromium, installed with apt-get when missing and run as root), the PDFs,
                              then every notebook under nbval again on PyTorch's AVX2 code path
     python3 dev.py lab       open the chapters in JupyterLab with the book's environment (readers, authors)
     python3 dev.py serve     serve the built site on http://localhost:8000
@@ -72,6 +75,16 @@ BROWSER_PACKAGES = ["chromium", "chromium-driver", "fonts-nanum"]
 CHROMIUM = Path(os.environ.get("NORMBOOK_CHROMIUM", "/usr/bin/chromium"))
 
 
+def _apt_prefix():
+    """``[]`` as root, ``["sudo", "-n"]`` with password-less sudo, ``None`` if apt-get cannot be run."""
+    if shutil.which("apt-get") and hasattr(os, "geteuid"):
+        if os.geteuid() == 0:
+            return []
+        if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+            return ["sudo", "-n"]
+    return None
+
+
 def _has_korean_font() -> bool:
     fc = shutil.which("fc-list")
     if not fc:
@@ -90,12 +103,7 @@ def ensure_browser() -> None:
     if CHROMIUM.exists() and _has_korean_font():
         return
     apt = shutil.which("apt-get")
-    prefix = None
-    if apt and hasattr(os, "geteuid"):
-        if os.geteuid() == 0:
-            prefix = []
-        elif shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
-            prefix = ["sudo", "-n"]
+    prefix = _apt_prefix()
     if prefix is None:
         sys.exit(f"The browser tests need Chromium at {CHROMIUM} and a Korean font. Install them with\n"
                  f"    sudo apt-get update && sudo apt-get install -y {' '.join(BROWSER_PACKAGES)}\n"
@@ -108,6 +116,45 @@ def ensure_browser() -> None:
         sys.exit(f"apt-get installed {' '.join(BROWSER_PACKAGES)} but there is no {CHROMIUM}")
 
 
+#: The smallest set of Debian packages the PDFs need (measured on Debian 12 with --no-install-recommends):
+#: XeLaTeX (texlive-xetex pulls texlive-latex-extra: Sphinx's LaTeX packages, and texlive-pictures),
+#: the Zapf Dingbats metrics hyperref loads under XeTeX (texlive-fonts-recommended), latexmk, GNU FreeFont
+#: (Sphinx's XeLaTeX fonts), the Nanum fonts (Hangul) and poppler-utils (pdffonts, pdftotext for the tests).
+TEX_PACKAGES = ["texlive-xetex", "texlive-fonts-recommended", "latexmk", "fonts-freefont-otf", "fonts-nanum",
+                "poppler-utils"]
+
+
+def _has_tex() -> bool:
+    found = all(shutil.which(tool) for tool in ("xelatex", "latexmk", "pdffonts", "pdftotext"))
+    if not found:
+        return False
+    fonts = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True).stdout
+    return "FreeSerif" in fonts and "NanumMyeongjo" in fonts and bool(
+        subprocess.run(["kpsewhich", "pzdr.tfm"], capture_output=True, text=True).stdout.strip())
+
+
+def ensure_tex() -> None:
+    """XeLaTeX, latexmk, the fonts and poppler-utils for the PDFs, from Debian's packages.
+
+    Installed with apt-get (without recommended packages) when missing and this runs as root or with
+    password-less sudo, as :func:`ensure_browser` does; otherwise stops with the command to run.
+    """
+    if _has_tex():
+        return
+    prefix = _apt_prefix()
+    if prefix is None:
+        sys.exit("The PDFs need XeLaTeX, latexmk, the FreeFont and Nanum fonts and poppler-utils. Install them with\n"
+                 f"    sudo apt-get update && sudo apt-get install -y --no-install-recommends {' '.join(TEX_PACKAGES)}\n"
+                 "(Debian/Ubuntu), then run the command again.")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    start = time.perf_counter()
+    run(prefix + ["apt-get", "update"], env=env)
+    run(prefix + ["apt-get", "install", "-y", "--no-install-recommends", *TEX_PACKAGES], env=env)
+    print(f"TeX Live installed in {time.perf_counter() - start:.0f} s", flush=True)
+    if not _has_tex():
+        sys.exit(f"apt-get installed {' '.join(TEX_PACKAGES)} but xelatex, latexmk, pdffonts or a font is still missing")
+
+
 def site(extra=()) -> None:
     ensure_env()
     start = time.perf_counter()
@@ -115,9 +162,19 @@ def site(extra=()) -> None:
     print(f"site built in {time.perf_counter() - start:.0f} s: open {SITE / 'index.html'}", flush=True)
 
 
+def pdf(extra=()) -> None:
+    """The PDF of each edition and of each chapter (_build/pdf), copied into the built site if there is one."""
+    ensure_env()
+    ensure_tex()
+    start = time.perf_counter()
+    run([PYTHON, "tools/build_pdf.py", *extra])
+    print(f"PDFs built in {time.perf_counter() - start:.0f} s: {ROOT / '_build' / 'pdf'}", flush=True)
+
+
 def test(extra=()) -> None:
     ensure_browser()
     site()
+    pdf()  # after the site: the PDFs are copied into it, where the chapter pages link them
     start = time.perf_counter()
     workers = os.environ.get("NORMBOOK_WORKERS", "2")
     env = dict(os.environ, NORMBOOK_SITE=str(SITE), PYTHONHASHSEED="0")
@@ -193,7 +250,7 @@ def grade(extra=()) -> None:
     run([PYTHON, "tools/assignments.py", "grade", *extra])
 
 
-COMMANDS = {"site": site, "test": test, "serve": serve, "execute": execute, "bench": bench,
+COMMANDS = {"site": site, "pdf": pdf, "test": test, "serve": serve, "execute": execute, "bench": bench,
             "lab": lab, "assignments": assignments, "grade": grade}
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ __all__ = [
     "check_floating",
     "check_min_dims",
     "check_channels",
+    "check_channels_first_input",
     "check_finite_stats",
     "check_finite_input",
     "check_momentum",
@@ -87,6 +88,18 @@ def check_channels(x: torch.Tensor, num_features: int, layer: str) -> None:
             f"of shape {tuple(x.shape)} has {x.shape[1]} on dim 1; channels must be dim 1 (N, C, ...): "
             f"build the layer with num_features={x.shape[1]} or move the channel axis, e.g. x.permute(0, 2, 1)."
         )
+
+
+def check_channels_first_input(x: torch.Tensor, num_channels: int, layer: str, min_dims: int = 2) -> None:
+    """The three checks of every layer built for ``num_channels`` channels on dim 1, in order.
+
+    A floating-point tensor (:func:`check_floating`), laid out as ``(N, C, *spatial)`` with at least
+    ``min_dims`` dimensions (:func:`check_min_dims`), whose dim 1 has ``num_channels`` entries
+    (:func:`check_channels`).
+    """
+    check_floating(x, layer)
+    check_min_dims(x, min_dims, layer, "(N, C, *spatial)")
+    check_channels(x, num_channels, layer)
 
 
 def check_finite_stats(mean: torch.Tensor, var: torch.Tensor, layer: str) -> None:

@@ -283,9 +283,7 @@ class BatchRenorm(ChannelNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__
-        _checks.check_floating(x, name)
-        _checks.check_min_dims(x, 2, name, "(N, C, *spatial)")
-        _checks.check_channels(x, self.num_features, name)
+        _checks.check_channels_first_input(x, self.num_features, name)
         r_max, d_max, momentum = 1.0, 0.0, 0.0
         if self.training:
             r_max, d_max = self.clipping()          # bounds for this step (counted from 0)

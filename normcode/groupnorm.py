@@ -60,9 +60,7 @@ class GroupNorm(nn.Module):
         init_affine(self, num_channels, affine, bias, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _checks.check_floating(x, "GroupNorm")
-        _checks.check_min_dims(x, 2, "GroupNorm", "(N, C, *spatial)")
-        _checks.check_channels(x, self.num_channels, "GroupNorm")
+        _checks.check_channels_first_input(x, self.num_channels, "GroupNorm")
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps,
                           manual_backward=self.manual_backward)
 

@@ -100,9 +100,7 @@ class ChannelRMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__
-        _checks.check_floating(x, name)
-        _checks.check_min_dims(x, 2, name, "(N, C, *spatial)")
-        _checks.check_channels(x, self.num_channels, name)
+        _checks.check_channels_first_input(x, self.num_channels, name)
         n, c = x.shape[:2]
         length = math.prod(x.shape[2:])
         eps = torch.finfo(compute_dtype(x.dtype)).eps if self.eps is None else self.eps

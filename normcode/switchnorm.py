@@ -126,9 +126,7 @@ class SwitchNorm(ChannelNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__
-        _checks.check_floating(x, name)
-        _checks.check_min_dims(x, 2, name, "(N, C, *spatial)")
-        _checks.check_channels(x, self.num_features, name)
+        _checks.check_channels_first_input(x, self.num_features, name)
         n, c = x.shape[:2]
         spatial = x.dim() > 2
         xf = x.reshape(n, c, -1)                       # (N, C, L)

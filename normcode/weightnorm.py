@@ -347,9 +347,7 @@ class MeanOnlyBatchNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         name = type(self).__name__
-        _checks.check_floating(x, name)
-        _checks.check_min_dims(x, 2, name, "(N, C, *spatial)")
-        _checks.check_channels(x, self.num_features, name)
+        _checks.check_channels_first_input(x, self.num_features, name)
         dims = reduction_dims("batch", x.dim())
         shape = [1, -1] + [1] * (x.dim() - 2)
         if self.training or not self.track_running_stats:

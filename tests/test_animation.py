@@ -278,3 +278,18 @@ def test_live_player_without_ipywidgets_is_the_static_player(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     p = animation.live(draw, 3, name="fallback", figsize=(2, 1), dpi=30)
     assert isinstance(p, animation.Player) and len(p) == 3
+
+
+def test_print_form_is_a_grid_of_frames_read_back_from_the_html(anim):
+    # The PDF build sees only a notebook's stored HTML: the player is read back from it, frames and labels.
+    back = animation.Player.from_html(anim.to_html())
+    assert back.frames == anim.frames and back.labels == [f"{i + 1} / 5" for i in range(5)]
+    assert back.element_id == anim.element_id
+    assert animation.grid_indices(19, 6) == [0, 4, 7, 11, 14, 18] and animation.grid_indices(3, 6) == [0, 1, 2]
+    png = back.grid(4, 2)
+    assert png.startswith(animation.PNG_SIGNATURE)
+    w, h = animation._png_size(png)
+    fw, fh = anim.size
+    assert w == 2 * fw and h > 2 * fh  # two columns of frames at their own size, a label under each
+    with pytest.raises(ValueError, match="no normcode player"):
+        animation.Player.from_html("<p>not a player</p>")

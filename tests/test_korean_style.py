@@ -79,3 +79,8 @@ def test_glossary_entries_are_complete():
             assert entry.get(key), f"glossary entry {entry} lacks {key}"
     ko_terms = [e["ko"] for e in GLOSSARY]
     assert len(ko_terms) == len(set(ko_terms)), "a Korean term is used for two English terms"
+    en_terms = [e["en"].lower() for e in GLOSSARY]
+    assert len(en_terms) == len(set(en_terms)), "an English term has two entries"
+    for entry in GLOSSARY:  # an alternative Korean word is not another entry's term
+        for alt in entry.get("ko_alt", []):
+            assert alt not in ko_terms, f"{entry['en']}: alternative {alt!r} is the term of another entry"

@@ -174,6 +174,23 @@ def test_glossary_page_lists_every_term(lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_glossary_is_sorted_in_the_edition_language_with_an_index_the_other_way(lang):
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup((site_dir() / lang / "book" / lang / "glossary.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    tables = page.find_all("table", class_="glossary-table")
+    assert len(tables) == 2, f"{lang}: the glossary and its index the other way"
+    other = "en" if lang == "ko" else "ko"
+    for table, first in zip(tables, (lang, other)):
+        terms = [row.find("td").get_text(strip=True).split(",")[0] for row in table.find_all("tr")[1:]]
+        assert len(terms) == len(GLOSSARY)
+        key = (lambda t: t.lower()) if first == "en" else (lambda t: t.replace(" ", ""))
+        assert terms == sorted(terms, key=key), f"{lang}: a table is not sorted by its {first} column"
+        assert set(terms) == {e[first] for e in GLOSSARY}
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_bibliography_has_correct_arxiv_ids(lang):
     page = (site_dir() / lang / "book" / lang / "bibliography.html").read_text(encoding="utf-8")
     for arxiv_id in ("1502.03167", "1805.11604", "1607.06450", "1803.08494", "1806.10779", "1802.05957",

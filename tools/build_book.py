@@ -8,9 +8,12 @@ For each edition in ``book/editions.yml`` this derives the edition's
 and copies the HTML to ``<out>/<lang>/``; then it writes the landing page
 ``<out>/index.html``, the book's cover: its title and a paragraph in each
 language, each edition's chapter list and the signature figure of chapter 2.
-Before building, it generates each edition's status page (``book/<lang>/status.md``,
-not committed) from the executed notebooks: execution time, asserts, the code
-cells nbval checks, and the versions each notebook was executed with. Run it through
+Before building, it generates two pages of each edition from the notebooks (not
+committed): the status page (``book/<lang>/status.md``: execution time, asserts,
+the code cells nbval checks, and the versions each notebook was executed with)
+and the appendix "Notes on the sources" (``book/<lang>/notes_on_sources.md``:
+every correction box of every chapter, grouped by course note, each linking to
+the section that holds it). Run it through
 ``python3 dev.py site``, which also prepares the environment.
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ import html
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -31,6 +35,38 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
+
+
+PDF_DIR = BUILD / "pdf"
+#: Where each edition's PDFs go inside the built site; the chapter pages link there
+#: (book/_ext/normbook/downloads.py, PDF_FOLDER).
+SITE_PDF_FOLDER = "_pdf"
+
+
+def pdf_name(lang: str) -> str:
+    """File name of the whole-book PDF of edition ``lang`` (tools/build_pdf.py makes it)."""
+    return f"normalization-{lang}.pdf"
+
+
+def copy_pdfs_into_site(site: Path, langs) -> bool:
+    """Copy each edition's PDFs (``_build/pdf``) into ``<site>/<lang>/_pdf/``; False if some are not built."""
+    complete = True
+    for lang in langs:
+        book = PDF_DIR / pdf_name(lang)
+        if not (site / lang).is_dir():
+            continue
+        if not book.exists():
+            complete = False
+            continue
+        target = site / lang / SITE_PDF_FOLDER
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        shutil.copyfile(book, target / book.name)
+        for chapter in sorted((PDF_DIR / lang).glob("*.pdf")):
+            shutil.copyfile(chapter, target / chapter.name)
+        print(f"[{lang}] PDFs copied into {target}", flush=True)
+    return complete
 
 
 def load_editions() -> dict:
@@ -179,6 +215,228 @@ def write_status_page(lang: str, editions: dict) -> Path:
     return page
 
 
+
+# --- the appendix "Notes on the sources": every correction box of every chapter ----------------------
+
+#: Titles of the boxes in which a chapter corrects the course notes (the extension's source_boxes uses the same).
+BOX_TITLES = ("Notes on the sources", "원자료 바로잡기")
+
+#: The five course notes (``shared/source-notes``), numbered as the chapters cite them.
+SOURCE_NOTES = {
+    "000": {"en_short": "Batch and layer normalization", "ko_short": "배치 정규화와 레이어 정규화",
+            "en": 'A course note, "2.3.10. Batch and layer normalization": data scaling, decorrelation and whitening, '
+                  "internal covariate shift, batch and layer normalization, with PyTorch and Keras code",
+            "ko": '강의 노트 "2.3.10. batch and layer normalization": 데이터 척도 맞추기, 비상관화와 백색화, '
+                  "내부 공변량 변화, 배치 정규화와 레이어 정규화, PyTorch와 Keras 코드"},
+    "001": {"en_short": "Batch normalization, a blog post", "ko_short": "배치 정규화를 다룬 블로그 글",
+            "en": 'A blog post, "Batch Normalization": covariates and internal covariate shift, the equations of batch '
+                  "normalization, the loss landscape of Santurkar et al.",
+            "ko": '블로그 글 "Batch Normalization": 공변량과 내부 공변량 변화, 배치 정규화의 식, Santurkar 등의 손실 지형'},
+    "002": {"en_short": "Batch normalization, a lecture note", "ko_short": "배치 정규화 강의 노트",
+            "en": "A lecture note on batch normalization (Deep Learning Specialization, course 2): where batch "
+                  "normalization goes, the redundant bias, why it works, test time",
+            "ko": '강의 노트 "[Deep Learning Specialization - 2단계] 6. 배치 정규화": 배치 정규화의 위치, 쓸모없어지는 '
+                  "편향, 효과의 이유, 테스트 때의 계산"},
+    "003": {"en_short": "Normalization, a chapter outline", "ko_short": "정규화를 다룬 장 개요",
+            "en": 'A chapter outline, "CH02.5 Normalization": input, batch and layer normalization with their formulas, '
+                  "internal covariate shift and the later doubts about it",
+            "ko": '장 개요 "CH02.5 Normalization": 입력·배치·레이어 정규화와 그 식, 내부 공변량 변화와 이를 의심한 후속 연구'},
+    "004": {"en_short": "Normalization after batch normalization", "ko_short": "배치 정규화 이후의 정규화 기법",
+            "en": "A survey post on the normalization techniques after batch normalization: weight, layer, instance and "
+                  "group normalization, batch renormalization, batch-instance, switchable and spectral normalization",
+            "ko": '정리 글 "BN이후의 다양한 정규화 기법들": 가중치·레이어·인스턴스·그룹 정규화, 배치 재정규화, '
+                  "배치-인스턴스·스위처블·스펙트럼 정규화"},
+}
+
+NOTES_TEXT = {
+    "en": {
+        "title": "Notes on the sources",
+        "intro": "The chapters of this book follow five sources written in Korean, course notes and blog posts, "
+                 "numbered 000 to 004 as in the chapters. Wherever a note is wrong, imprecise or incomplete, the "
+                 "chapter says so in a box titled *Notes on the sources*, next to the derivation or the experiment "
+                 "that shows it. This appendix collects every one of those boxes, grouped by the note it corrects. "
+                 "Each entry starts with the passage of the note (in the chapter's words), then gives the correction "
+                 "and its evidence, and ends with a link to the section of the chapter that holds the box, where the "
+                 "code behind the evidence runs. The page is generated from the chapters whenever the book is built, "
+                 "so it says exactly what they say. Where an entry says \"above\" or \"below\", it means in the "
+                 "chapter, which the link at the end of the entry leads to.",
+        "columns": ["Chapter", "Corrections", "Notes corrected"],
+        "note": "Note {note}: {short}",
+        "other": "Corrections not tied to one note",
+        "shown": "In the chapter:",
+        "also": "Also concerns {notes}.",
+        "also_one": "note {note}",
+        "untitled": "Chapter {chapter}",
+    },
+    "ko": {
+        "title": "원자료 바로잡기",
+        "intro": "이 책의 각 장은 한국어로 쓰인 자료 다섯 편, 곧 강의 노트와 블로그 글을 따라가며, 장에서처럼 "
+                 "000부터 004까지의 번호로 부릅니다. 노트가 틀렸거나 부정확하거나 빠뜨린 곳이 있으면, 해당 장은 그것을 "
+                 "보여 주는 유도나 실험 바로 옆에 \"원자료 바로잡기\" 상자를 두어 바로잡습니다. 이 부록은 그 상자를 "
+                 "모두 모아 바로잡는 노트별로 묶은 것입니다. 각 항목은 먼저 노트의 해당 대목을 장에서 쓴 표현 그대로 "
+                 "보이고, 이어서 바로잡은 내용과 근거를 설명한 뒤, 상자가 들어 있는 절로 가는 링크로 끝납니다. 근거가 "
+                 "되는 코드는 그 절에서 실행됩니다. 이 페이지는 책을 빌드할 때마다 각 장에서 새로 만들어지므로 언제나 "
+                 "본문과 같은 내용을 담습니다. 항목에 나오는 \"위\"와 \"아래\"는 해당 장 안에서의 위치를 가리키며, "
+                 "항목 끝의 링크가 그곳으로 안내합니다.",
+        "columns": ["장", "바로잡은 곳", "다루는 노트"],
+        "note": "노트 {note}: {short}",
+        "other": "특정 노트에 속하지 않는 바로잡기",
+        "shown": "본문:",
+        "also": "{notes}도 함께 다룹니다.",
+        "also_one": "노트 {note}",
+        "untitled": "{chapter}장",
+    },
+}
+
+_BOX_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]*(?P<title>.*?)[ \t]*$")
+_NOTE_MENTION = re.compile(r"(?:\b[Nn]otes?|\bcourse|노트|강의)\s+\**(\d{3})\**(?![\d.,]\d)|"
+                           r"(?:^|\n)[ \t]*(?:[-*][ \t]+)?\*\*(\d{3})\*\*")
+_ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "vs", "Fig", "Eq", "Sec", "resp")
+
+
+def correction_boxes(nb: dict) -> list[str]:
+    """The text of every correction box of a notebook, in order, without the directive's options."""
+    boxes = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        i = 0
+        while i < len(lines):
+            m = _BOX_OPEN.match(lines[i])
+            if not (m and m.group("title") in BOX_TITLES):
+                i += 1
+                continue
+            fence, indent = m.group("fence"), len(m.group("indent"))
+            body, i = [], i + 1
+            while i < len(lines):
+                line = lines[i].strip()
+                if line and set(line) == {fence[0]} and len(line) >= len(fence):
+                    break
+                body.append(lines[i][indent:] if not lines[i][:indent].strip() else lines[i].lstrip())
+                i += 1
+            while body and (re.match(r"\s*:[\w-]+:", body[0]) or not body[0].strip()):
+                body.pop(0)
+            boxes.append("\n".join(body).strip())
+            i += 1
+    return boxes
+
+
+def mentioned_notes(text: str) -> list[str]:
+    """The course notes a correction names ("Note 004", "**001**", "노트 003"), in order of first mention."""
+    found = []
+    for m in _NOTE_MENTION.finditer(text):
+        note = m.group(1) or m.group(2)
+        if note in SOURCE_NOTES and note not in found:
+            found.append(note)
+    return found
+
+
+def split_corrections(box: str) -> list[str]:
+    """One box, or its items when the box is a list with one item per note ("- Note 003 ...", "- **001** ...")."""
+    lines = box.splitlines()
+    items: list[list[str]] = []
+    for line in lines:
+        if re.match(r"[-*] ", line):
+            items.append([line[2:]])
+        elif items and (not line.strip() or line[:1].isspace()):
+            items[-1].append(line)
+        else:
+            return [box]
+    texts = [textwrap.dedent(items_[0] + "\n" + textwrap.dedent("\n".join(items_[1:]))).strip() for items_ in items]
+    if len(texts) < 2 or not all(mentioned_notes(t[:200]) for t in texts):
+        return [box]
+    return texts
+
+
+def first_sentence(text: str) -> tuple[str | None, str]:
+    """(the first sentence on one line, the rest); (None, text) when the text does not open with a sentence.
+
+    The first sentence of a correction states what the note says; it is the entry's title. The scan skips
+    inline math, code and roles, and abbreviations such as "et al."; it stops at the first paragraph's end.
+    """
+    paragraph = text.split("\n\n", 1)[0]
+    if re.match(r"\s*([-*+] |#|\$\$|`|:|\d+[.)] |>)", paragraph):
+        return None, text
+    i, n = 0, len(paragraph)
+    while i < n:
+        c = paragraph[i]
+        if c in "$`":
+            close = paragraph.find(c, i + 1)
+            if close < 0:
+                return None, text
+            i = close + 1
+            continue
+        if c in ".?!":
+            j = i + 1
+            while j < n and paragraph[j] in "\"'”’)*_":
+                j += 1
+            word = re.search(r"([\w.]*)$", paragraph[:i]).group(1)
+            if (j == n or paragraph[j].isspace()) and word not in _ABBREVIATIONS and not re.fullmatch(r"[A-Z]", word):
+                summary = " ".join(paragraph[:j].split())
+                return summary, text[j:].strip()
+        i += 1
+    return None, text
+
+
+def _chapter_number(file: str) -> int:
+    return int(Path(file).name.split("_", 1)[0])
+
+
+def notes_entries(lang: str, editions: dict) -> list[dict]:
+    """Every correction of every chapter of edition ``lang``, in the order of the book.
+
+    Each entry: ``file`` (the chapter's document name), ``chapter``, ``box`` (the box's number in the chapter,
+    from 1), ``text``, ``notes`` (the notes it names, the one it corrects first).
+    """
+    entries = []
+    for file in toc_notebooks(edition_toc(lang, editions)):
+        nb = json.loads((ROOT / f"{file}.ipynb").read_text(encoding="utf-8"))
+        for box_number, box in enumerate(correction_boxes(nb), start=1):
+            for text in split_corrections(box):
+                entries.append({"file": file, "chapter": _chapter_number(file), "box": box_number, "text": text,
+                                "notes": mentioned_notes(text)})
+    return entries
+
+
+def _entry_markdown(entry: dict, text: dict) -> str:
+    summary, rest = first_sentence(entry["text"])
+    title = summary or text["untitled"].format(chapter=entry["chapter"])
+    others = [text["also_one"].format(note=n) for n in entry["notes"][1:]]
+    also = (" " + text["also"].format(notes=", ".join(others))) if others else ""
+    colons = ":" * max(3, max((len(run) for run in re.findall(r":{3,}", entry["text"])), default=0) + 1)
+    link = f"{{source-box}}`{entry['file']} {entry['box']}`"
+    return (f"{colons}{{admonition}} {title}\n:class: note source-correction\n\n"
+            + (f"{rest}\n\n" if rest else "") + f"{text['shown']} {link}.{also}\n{colons}\n")
+
+
+def write_notes_page(lang: str, editions: dict) -> Path:
+    """Generate ``book/<lang>/notes_on_sources.md``: every correction box of the chapters, grouped by note."""
+    text = NOTES_TEXT[lang]
+    entries = notes_entries(lang, editions)
+    rows = []
+    for file in dict.fromkeys(e["file"] for e in entries):
+        mine = [e for e in entries if e["file"] == file]
+        notes = sorted({n for e in mine for n in e["notes"]})
+        rows.append(f"| {mine[0]['chapter']} {{doc}}`/{file}` | {len(mine)} | {', '.join(notes)} |")
+    header = "| " + " | ".join(text["columns"]) + " |\n|" + "---|" * len(text["columns"])
+    parts = [f"# {text['title']}\n\n{text['intro']}\n\n{header}\n" + "\n".join(rows) + "\n"]
+    groups = [(note, [e for e in entries if e["notes"][:1] == [note]]) for note in SOURCE_NOTES]
+    groups.append((None, [e for e in entries if not e["notes"]]))
+    for note, mine in groups:
+        if not mine:
+            continue
+        if note is None:
+            parts.append(f"## {text['other']}\n")
+        else:
+            parts.append(f"## {text['note'].format(note=note, short=SOURCE_NOTES[note][lang + '_short'])}\n\n"
+                         f"{SOURCE_NOTES[note][lang]}.\n")
+        parts.extend(_entry_markdown(e, text) for e in mine)
+    page = ROOT / "book" / lang / "notes_on_sources.md"
+    page.write_text("\n".join(parts), encoding="utf-8")
+    return page
+
+
 LANDING = """<!DOCTYPE html>
 <html lang="{default}">
 <head>
@@ -261,6 +519,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for lang in editions["editions"]:
         write_status_page(lang, editions)
+        write_notes_page(lang, editions)
     for lang in args.edition or list(editions["editions"]):
         html_dir = build_edition(lang, editions)
         target = out / lang
@@ -268,6 +527,9 @@ def main(argv=None) -> None:
             shutil.rmtree(target)
         shutil.copytree(html_dir, target)
     write_landing(out, editions)
+    if not copy_pdfs_into_site(out, args.edition or list(editions["editions"])):
+        print("The PDFs the chapter pages link to are not built yet: python3 dev.py pdf builds them and copies "
+              "them into the site.", flush=True)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"Site ready: {out / 'index.html'} ({size / 1e6:.1f} MB). Serve it with: python3 dev.py serve")
 

@@ -12,6 +12,10 @@ version that was computed in advance. This module provides both versions:
   the page Jupyter Book builds, in Jupyter, on Colab, and in a saved ``.html``
   file (:meth:`Player.save`). Without JavaScript the first frame is shown.
   :func:`player` does the same for figures or PNG images made elsewhere.
+* On paper (the book's PDF) a player becomes :meth:`Player.grid`: a few of its
+  frames side by side with their labels, in one PNG. The PDF build finds the
+  players in the stored HTML outputs with :meth:`Player.from_html`, so the
+  notebooks' stored outputs stay as they are.
 * :func:`controls` and :func:`live` are the live-kernel versions: ipywidgets
   controls that re-run a function whenever a control changes. When ipywidgets
   is not installed they degrade instead of failing: :func:`controls` runs the
@@ -46,7 +50,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .i18n import _
 
-__all__ = ["Player", "animate", "player", "render_figure", "element_id", "controls", "live"]
+__all__ = ["Player", "animate", "player", "render_figure", "element_id", "controls", "live", "grid_indices"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSS_CLASS = "normcode-player"
@@ -182,6 +186,62 @@ class Player:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    @classmethod
+    def from_html(cls, fragment: str) -> "Player":
+        """The player whose HTML (:meth:`to_html`) is ``fragment``: its frames, labels, name and timing.
+
+        Used by the PDF build, which sees only a notebook's stored HTML output.
+
+        Raises:
+            ValueError: if ``fragment`` holds no player.
+        """
+        m = re.search(rf'<div class="{CSS_CLASS}" id="{CSS_CLASS}-([^"]+)"', fragment)
+        first = re.search(rf'<img class="{CSS_CLASS}-frame" src="data:image/png;base64,([^"]+)"', fragment)
+        data = re.search(rf'<script type="application/json" class="{CSS_CLASS}-data">(.*?)</script>', fragment, re.S)
+        if not (m and first and data):
+            raise ValueError("no normcode player in this HTML (made by normcode.book.animation.Player.to_html)")
+        cfg = json.loads(data.group(1))
+        frames = [base64.b64decode(first.group(1))]
+        frames += [base64.b64decode(uri.split(",", 1)[1]) for uri in cfg["frames"]]
+        return cls(frames, name=m.group(1), fps=cfg.get("fps", 8.0), labels=cfg.get("labels"),
+                   autoplay=cfg.get("autoplay", True), loop=cfg.get("loop", True), hold_last=cfg.get("hold", 4))
+
+    def grid(self, n: int = 6, ncols: int = 2, *, dpi: float = 100.0) -> bytes:
+        """The print form of the player: ``n`` of its frames (first and last included) in a grid, as PNG.
+
+        Each frame keeps its pixel size; its label (the caption beside the slider on the web
+        page) is written under it. ``n`` is lowered to the number of frames.
+        """
+        import matplotlib.pyplot as plt
+
+        from .fonts import KOREAN_FONT_NAME, korean_font_path
+
+        chosen = grid_indices(len(self.frames), n)
+        labels = self.labels or [f"{i + 1} / {len(self.frames)}" for i in range(len(self.frames))]
+        ncols = max(1, min(int(ncols), len(chosen)))
+        nrows = -(-len(chosen) // ncols)
+        w, h = self.size
+        gap = 26  # pixels under each frame for its label
+        family = ["DejaVu Sans"]
+        if any(ord(c) > 0x2FFF for i in chosen for c in labels[i]) and korean_font_path() is not None:
+            from matplotlib import font_manager
+
+            if KOREAN_FONT_NAME not in {f.name for f in font_manager.fontManager.ttflist}:
+                font_manager.fontManager.addfont(str(korean_font_path()))
+            family.append(KOREAN_FONT_NAME)
+        width, height = ncols * w, nrows * (h + gap)
+        with plt.rc_context({"font.family": family}):
+            fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
+            for k, i in enumerate(chosen):
+                row, col = divmod(k, ncols)
+                left, top = col * w, row * (h + gap)
+                ax = fig.add_axes((left / width, 1 - (top + h) / height, w / width, h / height))
+                ax.imshow(plt.imread(io.BytesIO(self.frames[i]), format="png"), interpolation="nearest")
+                ax.set_axis_off()
+                fig.text((left + w / 2) / width, 1 - (top + h + gap * 0.55) / height, labels[i],
+                         ha="center", va="center", fontsize=10)
+            return render_figure(fig, dpi=dpi)
+
     def save(self, path, title: Optional[str] = None) -> Path:
         """Write a standalone HTML page holding this player; return its path."""
         path = Path(path)
@@ -193,6 +253,20 @@ class Player:
             f"{self.to_html()}\n</body>\n</html>\n",
             encoding="utf-8")
         return path
+
+
+def grid_indices(n_frames: int, n: int) -> list[int]:
+    """``n`` frame indices spread evenly over ``n_frames`` frames, the first and the last included.
+
+    >>> grid_indices(19, 6)
+    [0, 4, 7, 11, 14, 18]
+    """
+    if n_frames < 1 or n < 1:
+        raise ValueError(f"need at least one frame and n >= 1, got {n_frames} frames and n={n}")
+    n = min(int(n), n_frames)
+    if n == 1:
+        return [0]
+    return sorted({round(k * (n_frames - 1) / (n - 1)) for k in range(n)})
 
 
 def _language() -> str:
