@@ -150,7 +150,7 @@ def xavier_init_(model: nn.Module) -> nn.Module:
     r"""Every ``nn.Linear`` weight :math:`\sim \mathcal N(0, 2/(\text{fan}_\text{in} + \text{fan}_\text{out}))`
     (Glorot & Bengio's "Xavier" normal initialisation), every bias 0; in place, returns ``model``.
 
-    Xiong et al. (2020) analyse Transformers initialised this way. PyTorch's default for
+    Xavier initialisation is a common choice for Transformer weights. PyTorch's default for
     ``nn.Linear`` (uniform with variance :math:`1/(3\,\text{fan}_\text{in})`) is about half as large
     for the layers that end a residual branch (the feed-forward's second layer, 4·d_model → d_model),
     which keeps every branch small at initialisation and hides most of the difference between
