@@ -89,3 +89,37 @@ def test_rms_norm_normalizes_over_the_model_dimension():
     h = torch.randn(3, 8, 16) * 5
     out = model.final_norm(h)
     assert torch.allclose(out.pow(2).mean(-1), torch.ones(3, 8), atol=1e-4)
+
+
+def test_xavier_init_draws_glorot_weights_and_zero_biases():
+    model = tiny_transformer(d_model=32, n_layers=2, init="xavier", seed=0)
+    fc = model.blocks[0].ffn[2]                                   # 128 -> 32
+    expected = math.sqrt(2.0 / (128 + 32))
+    assert abs(float(fc.weight.detach().std()) / expected - 1) < 0.05 and float(fc.bias.abs().max()) == 0.0
+    torch_default = tiny_transformer(d_model=32, n_layers=2, seed=0).blocks[0].ffn[2]
+    assert float(torch_default.weight.detach().std()) < 0.6 * expected    # PyTorch's default: 1/sqrt(3 * 128)
+    with pytest.raises(ValueError, match="init"):
+        tiny_transformer(init="he")
+
+
+def test_post_ln_gradients_grow_towards_the_output_at_xavier_init():
+    data = sorting_task(300, 10, seed=0)
+    means = {}
+    for placement in ("post", "pre"):
+        rows = torch.tensor([layer_gradient_norms(tiny_transformer(n_layers=8, placement=placement, seed=s,
+                                                                    init="xavier").double(), data, batch=256)
+                             for s in range(3)])
+        means[placement] = rows.mean(0)
+    assert means["post"][-1] > 1.5 * means["post"][0]            # Xiong et al.: large near the output
+    assert 0.5 * means["pre"][0] < means["pre"][-1] < 1.2 * means["pre"][0]
+
+
+def test_sorting_run_records_logits_and_dyt_alphas():
+    from normcode.experiments.transformer import dyt_alphas, sorting_run
+
+    data = sorting_task(200, 50, seed=0)
+    model, history = sorting_run(data, norm="dyt", steps=4, n_layers=2, record_logits=True, eval_every=2)
+    assert history.eval_step == [0, 2, 4] and len(history.records["logits"]) == 3
+    alphas = dyt_alphas(model)
+    assert len(alphas) == 2 * 2 + 1 and all(isinstance(a, float) for a in alphas)   # 2 per block + final
+    assert dyt_alphas(tiny_transformer(norm="layer")) == []

@@ -20,6 +20,8 @@ One module per idea:
 * :mod:`~normcode.experiments.renorm` — chapter 9: normalization by the moving averages, non-i.i.d. runs;
 * :mod:`~normcode.experiments.distributed` — synchronized batch normalization over gloo processes;
 * :mod:`~normcode.experiments.transformer` — a small Transformer with the normalization as a parameter;
+* :mod:`~normcode.experiments.normfree` — a deep residual MLP without normalization, with or without
+  SkipInit's learned branch scale;
 * :mod:`~normcode.experiments.style_tasks` — the two style tasks of chapters 6 and 10 (style as a
   nuisance, style as the label) and the experiments on them;
 * :mod:`~normcode.experiments.recurrent` — digits read row by row by a small recurrent network
@@ -33,7 +35,8 @@ One module per idea:
 Chapter 1's data-level transforms (standardization, PCA and ZCA whitening, condition
 numbers, gradient-descent step counts) live in :mod:`normcode.whitening`.
 """
-from . import batch_dependence, data, gan, ics, models, noisy, probes, recurrent, renorm, style_tasks, training, transformer
+from . import (batch_dependence, data, gan, ics, models, noisy, normfree, probes, recurrent, renorm, style_tasks, training,
+               transformer)
 from .batch_dependence import batch_mate_spread, batch_size_change
 from .data import (ModeCoverage, Split, apply_style, iid_batches, load_digits, mode_coverage,
                    non_iid_batches, random_style, ring_centers, ring_of_gaussians, style_task)

@@ -35,7 +35,8 @@ from ..registry import make_norm
 from .data import Split
 
 __all__ = ["Attention", "TransformerBlock", "TinyTransformer", "tiny_transformer", "sorting_task",
-           "warmup_schedule", "attention_logit_probe", "layer_gradient_norms"]
+           "warmup_schedule", "attention_logit_probe", "layer_gradient_norms", "xavier_init_", "sorting_run",
+           "dyt_alphas"]
 
 
 def _norm(kind: str, d_model: int) -> nn.Module:
@@ -145,12 +146,40 @@ class TinyTransformer(nn.Module):
         return self.head(self.final_norm(h)).transpose(1, 2)
 
 
+def xavier_init_(model: nn.Module) -> nn.Module:
+    r"""Every ``nn.Linear`` weight :math:`\sim \mathcal N(0, 2/(\text{fan}_\text{in} + \text{fan}_\text{out}))`
+    (Glorot & Bengio's "Xavier" normal initialisation), every bias 0; in place, returns ``model``.
+
+    Xavier initialisation is a common choice for Transformer weights. PyTorch's default for
+    ``nn.Linear`` (uniform with variance :math:`1/(3\,\text{fan}_\text{in})`) is about half as large
+    for the layers that end a residual branch (the feed-forward's second layer, 4·d_model → d_model),
+    which keeps every branch small at initialisation and hides most of the difference between
+    post-LN and pre-LN.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_normal_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+_INITS = ("torch", "xavier")
+
+
 def tiny_transformer(vocab: int = 10, length: int = 8, d_model: int = 32, n_heads: int = 4, n_layers: int = 2,
                      norm: str = "layer", placement: str = "pre", qk_norm: bool = False,
-                     seed: int = 0) -> TinyTransformer:
-    """A :class:`TinyTransformer` initialised from ``seed`` (same seed, same weights, whatever the norm)."""
+                     seed: int = 0, init: str = "torch") -> TinyTransformer:
+    """A :class:`TinyTransformer` initialised from ``seed`` (same seed, same weights, whatever the norm).
+
+    ``init="torch"`` keeps PyTorch's default initialisation of the linear layers; ``init="xavier"``
+    re-draws them with :func:`xavier_init_` (what Xiong et al. 2020 assume).
+    """
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
     torch.manual_seed(seed)
-    return TinyTransformer(vocab, length, d_model, n_heads, n_layers, norm, placement, qk_norm)
+    model = TinyTransformer(vocab, length, d_model, n_heads, n_layers, norm, placement, qk_norm)
+    return xavier_init_(model) if init == "xavier" else model
 
 
 def sorting_task(n_train: int = 2000, n_test: int = 500, length: int = 8, vocab: int = 10,
@@ -196,3 +225,38 @@ def layer_gradient_norms(model: TinyTransformer, data: Split, batch: int = 64) -
              for block in model.blocks]
     model.zero_grad(set_to_none=True)
     return norms
+
+
+def sorting_run(data: Split, norm: str = "layer", placement: str = "pre", lr: float = 0.015, steps: int = 100,
+                warmup_steps: int = 0, seed: int = 0, qk_norm: bool = False, n_layers: int = 4,
+                batch_size: int = 64, record_logits: bool = False, eval_every: Optional[int] = None):
+    """Train one Xavier-initialised :func:`tiny_transformer` on ``data`` (a :func:`sorting_task`) with Adam.
+
+    The chapter's training runs in one call: mini-batches of ``batch_size`` sequences, learning rate ``lr`` multiplied by
+    :func:`warmup_schedule` ``(warmup_steps)``, the model and the batches seeded with ``seed``.
+
+    Args:
+        record_logits: record the largest |attention logit| on 256 test sequences
+            (:func:`attention_logit_probe`) at every evaluation, as ``history.records["logits"]``.
+        eval_every: evaluate every this many steps (default: only at the start and the end).
+
+    Returns:
+        ``(model, history)``: the trained model and its
+        :class:`~normcode.experiments.training.History`.
+    """
+    from .training import train
+
+    vocab, length = int(data.X_train.max()) + 1, data.X_train.shape[1]
+    model = tiny_transformer(vocab=vocab, length=length, n_layers=n_layers, norm=norm, placement=placement,
+                             qk_norm=qk_norm, seed=seed, init="xavier")
+    record = {"logits": attention_logit_probe(data.X_test[:256])} if record_logits else None
+    history = train(model, data, steps=steps, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed,
+                    eval_every=eval_every or steps, record=record, lr_schedule=warmup_schedule(warmup_steps))
+    return model, history
+
+
+def dyt_alphas(model: TinyTransformer) -> list[float]:
+    """The learned α of every :class:`~normcode.DynamicTanh` in ``model``, in module order."""
+    from ..dynamictanh import DynamicTanh
+
+    return [float(m.alpha.detach()) for m in model.modules() if isinstance(m, DynamicTanh)]
