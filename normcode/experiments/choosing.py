@@ -497,7 +497,10 @@ def speed_table(results: dict, names: Sequence[str], size: str = "large") -> Tab
     """Rows ``names`` of the benchmark results for inputs of ``size``: time per step and ratio to torch.
 
     Columns: the row's name, the input shape, the time of one training step (forward and
-    backward) of the row's module and of torch's, and their ratio (median of the blocks).
+    backward) of the row's module and of torch's (medians over the timed blocks), the
+    ratio of those medians, and the ratio of the two fastest blocks. On a shared machine
+    the two ratios can disagree; a difference between rows means something only where
+    both ratios show it.
     """
     found = {(r["name"], r["size"]): r for r in results["rows"]}
     missing = [n for n in names if (n, size) not in found]
@@ -505,5 +508,6 @@ def speed_table(results: dict, names: Sequence[str], size: str = "large") -> Tab
         raise ValueError(f"no {size!r} row named {missing} in the results; rows: {sorted(found)}")
     fmt = lambda s: f"{s * 1e6:.0f} µs" if s < 1e-3 else f"{s * 1e3:.1f} ms"
     rows = [[n, found[n, size]["shape"], fmt(found[n, size]["ours_s"]), fmt(found[n, size]["torch_s"]),
-             f"{found[n, size]['ratio']:.2f}"] for n in names]
-    return Table([_("row"), _("input shape"), _("this row's module"), _("torch's layer"), _("ratio")], rows)
+             f"{found[n, size]['ratio']:.2f}", f"{found[n, size]['ratio_min']:.2f}"] for n in names]
+    return Table([_("row"), _("input shape"), _("this row's module"), _("torch's layer"), _("ratio"),
+                  _("ratio of the fastest blocks")], rows)
