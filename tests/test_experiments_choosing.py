@@ -15,6 +15,15 @@ def test_every_row_agrees_with_the_measured_layer(key):
     assert choosing.check_row(key, measured, channels=6) == {"batch": True, "inference": True, "parameters": True}
 
 
+def test_batch_renorm_output_follows_the_batch_only_when_r_is_clipped():
+    wide = choosing.measure_technique("batch_renorm", channels=6, seed=1)               # 64 values per channel
+    assert wide.output_change < 1e-5 and wide.gradient_change > 1e-3
+    narrow = choosing.measure_technique("batch_renorm", channels=6, seed=1, spatial=(1, 1))   # 4 values: r clipped
+    assert narrow.output_change > 1e-3
+    with pytest.raises(ValueError, match="spatial"):
+        choosing.measure_technique("batch", spatial=(0, 4))
+
+
 def test_a_wrong_row_is_caught():
     measured = choosing.measure_technique("layer")
     wrong = choosing.TechniqueRow(**{**choosing.ROWS["layer"].__dict__, "batch_dependent": True, "per_channel": 3})
@@ -88,7 +97,7 @@ def test_committed_benchmark_results_and_speed_table(tmp_path):
     names = {(r["name"], r["size"]) for r in results["rows"]}
     assert {("BN-textbook", "large"), ("LN-textbook", "large"), ("BN", "large")} <= names
     table = choosing.speed_table(results, ["BN", "BN-textbook"])
-    assert len(table.rows) == 2 and table.rows[1][0] == "BN-textbook"
+    assert len(table.rows) == 2 and table.rows[1][0] == "BN-textbook" and len(table.header) == 6
     with pytest.raises(ValueError, match="no 'large' row"):
         choosing.speed_table(results, ["nope"])
     with pytest.raises(FileNotFoundError, match="bench_layers.py"):

@@ -54,6 +54,16 @@ def test_batch_dependence_leaves_running_estimates_alone_and_checks_shapes():
         sb.batch_dependence(bn, torch.randn(1, 3, 2, 2), torch.randn(5, 4, 2, 2))
 
 
+def test_batch_dependence_gives_every_draw_the_same_layer_state():
+    # Batch renormalization without clipping computes (x - running mean) / running std in training:
+    # one example's output must not move when only the running estimates of a shared copy would.
+    from normcode import BatchRenorm
+
+    brn = BatchRenorm(3, r_max=1e9, d_max=1e9)
+    x, others = 3 * torch.randn(1, 3, 4, 4) + 1, 3 * torch.randn(10, 3, 4, 4) + 1
+    assert sb.batch_dependence(brn, x, others) < 1e-5
+
+
 def test_paper_tables_are_the_published_numbers():
     t = sb.WU_HE_2018_TABLE2
     assert t["batch_sizes"] == [32, 16, 8, 4, 2]

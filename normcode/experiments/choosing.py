@@ -103,7 +103,7 @@ ROWS: dict[str, TechniqueRow] = {row.key: row for row in (
     TechniqueRow("weight", 8, N_("none: divides each weight vector by its norm ‖v‖"), _SAME, False, False,
                  N_("C: one length g per output unit"), 1, 0,
                  N_("reinforcement learning, generative models: noise-sensitive tasks"),
-                 N_("a norm per output unit of the weight, independent of batch and image size")),
+                 N_("a norm per output unit of the weight, whatever the batch and image size; free at inference (folds into the weight)")),
     TechniqueRow("mean_only", 8, N_("N, H, W: per channel, the mean only"), N_("running average of μ_B"),
                  True, True, N_("C: β"), 1, 0, N_("together with weight normalization"),
                  N_("one mean per channel, no variance")),
@@ -124,7 +124,7 @@ ROWS: dict[str, TechniqueRow] = {row.key: row for row in (
     TechniqueRow("spectral", 12, N_("none: divides the weight matrix by its largest singular value σ(W)"),
                  N_("the σ(W) estimate is frozen"), False, False, N_("none: u and v are buffers"), 0, 0,
                  N_("GAN discriminators, Lipschitz bounds"),
-                 N_("one power iteration per training step, on the weight")),
+                 N_("one power iteration per training step, on the weight; free at inference (folds into the weight)")),
     TechniqueRow("rms", 14, N_("C, H, W: per example, root mean square, no mean"), _SAME, False, False,
                  N_("C: γ"), 1, 0, N_("large language models"),
                  N_("one reduction per example, one pass fewer than layer norm")),
@@ -256,20 +256,20 @@ def gradient_dependence(layer: nn.Module, x: torch.Tensor, others: torch.Tensor,
                         seed: int = 0) -> float:
     r"""Largest change of the gradient of one example's output with respect to its own input, over batch-mates.
 
-    As :func:`~normcode.experiments.small_batches.batch_dependence` (same draws of
-    ``min(3, K)`` batch-mates from ``others``, training mode, on a copy), but for
+    As :func:`~normcode.experiments.small_batches.batch_dependence` (``draws`` random sets of
+    ``min(3, K)`` batch-mates from ``others``, training mode, a fresh copy each), but for
     :math:`\partial (\mathbf u \cdot f(x \mid \text{batch}))/\partial x` with a fixed random
     :math:`\mathbf u`: a layer can give an example the same output in every batch and still
     pass it a gradient that depends on the batch (batch renormalization while r and d are not
     clipped).
     """
-    net = copy.deepcopy(layer).train()
     g = torch.Generator().manual_seed(seed)
     u = torch.randn(x.shape[1:], generator=g)
     mates = min(3, others.shape[0])
     grads = []
     for _draw in range(draws):
         idx = torch.randperm(others.shape[0], generator=g)[:mates]
+        net = copy.deepcopy(layer).train()      # a fresh copy per draw, as batch_dependence
         xi = x.clone().requires_grad_(True)
         out = net(torch.cat([xi, others[idx]]))[0]
         grad, = torch.autograd.grad((out * u).sum(), xi)
@@ -298,10 +298,12 @@ class Measured:
         return max(self.output_change, self.gradient_change)
 
 
-def measure_technique(key: str, channels: int = 8, seed: int = 0) -> Measured:
+def measure_technique(key: str, channels: int = 8, seed: int = 0, spatial: tuple[int, int] = (4, 4)) -> Measured:
     r"""Measure the three checkable columns of technique ``key`` on a layer of ``channels`` channels.
 
-    Inputs are ``(N, C, 4, 4)`` with mean 1 and standard deviation 3 per value. The
+    Inputs are ``(N, C, *spatial)`` (default ``(N, C, 4, 4)``) with mean 1 and standard deviation 3
+    per value; with ``spatial=(1, 1)`` a batch of 4 gives batch statistics of 4 values per
+    channel, small enough for batch renormalization's ``r`` to be clipped. The
     layer first runs 30 training-mode steps on such batches of 16 so that running estimates
     settle; then, on a copy each:
 
@@ -314,7 +316,9 @@ def measure_technique(key: str, channels: int = 8, seed: int = 0) -> Measured:
     """
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    draw = lambda n: 3 * torch.randn(n, channels, 4, 4, generator=g) + 1
+    if len(spatial) != 2 or min(spatial) < 1:
+        raise ValueError(f"spatial must be (H, W) with H, W >= 1, got {spatial}")
+    draw = lambda n: 3 * torch.randn(n, channels, *spatial, generator=g) + 1
     layer = layer_for(key, channels).train()
     with torch.no_grad():
         for _step in range(30):
@@ -493,7 +497,10 @@ def speed_table(results: dict, names: Sequence[str], size: str = "large") -> Tab
     """Rows ``names`` of the benchmark results for inputs of ``size``: time per step and ratio to torch.
 
     Columns: the row's name, the input shape, the time of one training step (forward and
-    backward) of the row's module and of torch's, and their ratio (median of the blocks).
+    backward) of the row's module and of torch's (medians over the timed blocks), the
+    ratio of those medians, and the ratio of the two fastest blocks. On a shared machine
+    the two ratios can disagree; a difference between rows means something only where
+    both ratios show it.
     """
     found = {(r["name"], r["size"]): r for r in results["rows"]}
     missing = [n for n in names if (n, size) not in found]
@@ -501,5 +508,6 @@ def speed_table(results: dict, names: Sequence[str], size: str = "large") -> Tab
         raise ValueError(f"no {size!r} row named {missing} in the results; rows: {sorted(found)}")
     fmt = lambda s: f"{s * 1e6:.0f} µs" if s < 1e-3 else f"{s * 1e3:.1f} ms"
     rows = [[n, found[n, size]["shape"], fmt(found[n, size]["ours_s"]), fmt(found[n, size]["torch_s"]),
-             f"{found[n, size]['ratio']:.2f}"] for n in names]
-    return Table([_("row"), _("input shape"), _("this row's module"), _("torch's layer"), _("ratio")], rows)
+             f"{found[n, size]['ratio']:.2f}", f"{found[n, size]['ratio_min']:.2f}"] for n in names]
+    return Table([_("row"), _("input shape"), _("this row's module"), _("torch's layer"), _("ratio"),
+                  _("ratio of the fastest blocks")], rows)

@@ -129,8 +129,10 @@ def batch_dependence(layer: nn.Module, x: torch.Tensor, others: torch.Tensor, dr
     The example ``x`` (shape ``(1, C, *spatial)``) is put into ``draws`` batches
     together with ``m - 1`` examples drawn at random from ``others`` (``(K, C,
     *spatial)``, :math:`m - 1 \le K`), where :math:`m - 1` is
-    ``min(3, K)``; ``layer`` runs on each batch in training mode, on a copy (so
-    running estimates are left alone). The result is
+    ``min(3, K)``; ``layer`` runs on each batch in training mode, each time on a fresh
+    copy (so running estimates are left alone, and a layer whose training output reads
+    its running estimates, such as batch renormalization, meets every batch in the same
+    state: what moves is then the batch's doing, not the estimates'). The result is
     :math:`\max_{d} \lVert f(x \mid \text{batch}_d) - f(x \mid \text{batch}_0)\rVert_\infty`:
     zero (to rounding) for a layer that normalizes inside one example, positive for
     batch normalization, whose :math:`\mu_B` and :math:`\sigma_B` come from the batch.
@@ -156,12 +158,12 @@ def batch_dependence(layer: nn.Module, x: torch.Tensor, others: torch.Tensor, dr
     if others.shape[1:] != x.shape[1:] or others.shape[0] < 1:
         raise ValueError(f"others must have shape (K, {', '.join(map(str, x.shape[1:]))}) with K >= 1; "
                          f"got {tuple(others.shape)}")
-    net = copy.deepcopy(layer).train()
     g = torch.Generator().manual_seed(seed)
     mates = min(3, others.shape[0])
     outputs = []
     for _draw in range(draws):
         idx = torch.randperm(others.shape[0], generator=g)[:mates]
+        net = copy.deepcopy(layer).train()      # a fresh copy per draw: every batch meets the same state
         outputs.append(net(torch.cat([x, others[idx]]))[0])
     first = outputs[0]
     return max(float((out - first).abs().max()) for out in outputs)
