@@ -95,7 +95,7 @@ def test_xavier_init_draws_glorot_weights_and_zero_biases():
     model = tiny_transformer(d_model=32, n_layers=2, init="xavier", seed=0)
     fc = model.blocks[0].ffn[2]                                   # 128 -> 32
     expected = math.sqrt(2.0 / (128 + 32))
-    assert abs(float(fc.weight.detach().std()) / expected - 1) < 0.05 and float(fc.bias.abs().max()) == 0.0
+    assert abs(float(fc.weight.detach().std()) / expected - 1) < 0.05 and float(fc.bias.detach().abs().max()) == 0.0
     torch_default = tiny_transformer(d_model=32, n_layers=2, seed=0).blocks[0].ffn[2]
     assert float(torch_default.weight.detach().std()) < 0.6 * expected    # PyTorch's default: 1/sqrt(3 * 128)
     with pytest.raises(ValueError, match="init"):
