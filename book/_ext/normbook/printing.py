@@ -15,6 +15,8 @@ stored outputs change:
 """
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -63,6 +65,12 @@ class PrintOutputs(SphinxPostTransform):
             html = parts.get("text/html")
             if html is not None and PLAYER_MARK in html.astext():
                 bundle.replace_self(self._grid(html.astext()))
+                continue
+            table = None
+            if html is not None and "<table" in html.astext() and not any(m in parts for m in IMAGE_MIMES):
+                table = pipe_table(parts["text/plain"].astext()) if "text/plain" in parts else None
+            if table is not None:
+                bundle.replace_self(table)
             elif WIDGET_MIME in parts and not any(m in parts for m in IMAGE_MIMES):
                 bundle.parent.remove(bundle)
 
@@ -80,6 +88,36 @@ class PrintOutputs(SphinxPostTransform):
         note += nodes.emphasis(text=_text(self.app, "frames").format(
             shown=", ".join(str(i + 1) for i in shown), total=len(player)))
         return [image, note]
+
+
+_SEPARATOR = re.compile(r"\|(\s*:?-{3,}:?\s*\|)+")
+
+
+def pipe_table(text: str):
+    """A docutils table from a Markdown pipe table (header, ``|---|`` line, rows), or None if ``text`` is not one."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if len(lines) < 2 or not _SEPARATOR.fullmatch(lines[1]):
+        return None
+    if not all(line.startswith("|") and line.endswith("|") for line in lines):
+        return None
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line[1:-1])]
+
+    def row(texts: list[str]) -> nodes.row:
+        out = nodes.row()
+        for text_ in texts:
+            out += nodes.entry("", nodes.paragraph(text=text_))
+        return out
+
+    header, body = cells(lines[0]), [cells(line) for line in lines[2:]]
+    if any(len(r) != len(header) for r in body):
+        return None
+    group = nodes.tgroup(cols=len(header))
+    group.extend(nodes.colspec(colwidth=1) for _c in header)
+    group += nodes.thead("", row(header))
+    group += nodes.tbody("", *[row(r) for r in body])
+    return nodes.table("", group)
 
 
 def _solutions_by_document(tree: nodes.Node, kind) -> list[tuple[nodes.Element, nodes.Element]]:
