@@ -19,7 +19,7 @@ import pytest
 from _book import LANGS, ROOT, site_dir
 
 sys.path.insert(0, str(ROOT / "tools"))
-from build_book import PDF_DIR, SITE_PDF_FOLDER, edition_toc, load_editions, pdf_name, toc_notebooks  # noqa: E402
+from build_book import PDF_DIR, SITE_PDF_FOLDER, edition_toc, load_editions, pdf_name, toc_entries, toc_notebooks  # noqa: E402
 
 MAX_BYTES = 20e6
 #: The title sphinx-exercise gives a solution, in each edition (solutions belong in the appendix).
@@ -54,20 +54,7 @@ def pdf_text(path: Path, last_page: int = 0) -> str:
 def toc_titles(lang: str) -> dict[str, str]:
     """``docname -> title`` of every document in the edition's table of contents (its first heading)."""
     editions = load_editions()
-    toc = edition_toc(lang, editions)
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("file"), str):
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
+    files = toc_entries(edition_toc(lang, editions))
     titles = {}
     for file in files:
         path = ROOT / f"{file}.ipynb"

@@ -116,18 +116,22 @@ def edition_config(lang: str, editions: dict) -> dict:
     return config
 
 
+def jupyter_book_command(builder: str, work: Path, config: dict, toc: dict, *flags: str) -> list[str]:
+    """Write one edition's ``_config.yml`` and ``_toc.yml`` into ``work``; return the ``jupyter-book build``
+    command that builds it with ``builder`` into ``work`` (nitpicky, ``--keep-going``, plus ``flags``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    config_file, toc_file = work / "_config.yml", work / "_toc.yml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    toc_file.write_text(yaml.safe_dump(toc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--builder", builder,
+            "--config", str(config_file), "--toc", str(toc_file), "--path-output", str(work),
+            "-n", *flags, "--keep-going"]
+
+
 def build_edition(lang: str, editions: dict) -> Path:
     """Run jupyter-book for one edition (warnings are errors); return its HTML folder."""
     work = BUILD / "editions" / lang
-    work.mkdir(parents=True, exist_ok=True)
-    config_file, toc_file = work / "_config.yml", work / "_toc.yml"
-    config_file.write_text(yaml.safe_dump(edition_config(lang, editions), allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
-    toc_file.write_text(yaml.safe_dump(edition_toc(lang, editions), allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--builder", "html",
-           "--config", str(config_file), "--toc", str(toc_file), "--path-output", str(work),
-           "-n", "-W", "--keep-going"]
+    cmd = jupyter_book_command("html", work, edition_config(lang, editions), edition_toc(lang, editions), "-W")
     print(f"[{lang}] {' '.join(cmd)}", flush=True)
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=ROOT)
@@ -181,13 +185,13 @@ def notebook_status(path: Path) -> dict:
             "normcode": meta.get("normcode", "?"), "torch": meta.get("torch", "?")}
 
 
-def toc_notebooks(toc: dict) -> list[str]:
-    """The ``file:`` entries of a table of contents that are notebooks, in order."""
+def toc_entries(toc: dict) -> list[str]:
+    """Every ``file:`` entry of a table of contents (its parts and chapters), in order."""
     files = []
 
     def walk(node):
         if isinstance(node, dict):
-            if isinstance(node.get("file"), str) and node["file"].startswith("notebooks/"):
+            if isinstance(node.get("file"), str):
                 files.append(node["file"])
             for value in node.values():
                 walk(value)
@@ -195,8 +199,13 @@ def toc_notebooks(toc: dict) -> list[str]:
             for item in node:
                 walk(item)
 
-    walk(toc)
+    walk(toc.get("parts", toc.get("chapters", [])))
     return files
+
+
+def toc_notebooks(toc: dict) -> list[str]:
+    """The ``file:`` entries of a table of contents that are notebooks, in order."""
+    return [file for file in toc_entries(toc) if file.startswith("notebooks/")]
 
 
 def write_status_page(lang: str, editions: dict) -> Path:

@@ -31,11 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_book import (BUILD, PDF_DIR, ROOT, copy_pdfs_into_site, edition_config, edition_toc,  # noqa: E402
-                        load_editions, pdf_name, toc_notebooks, write_notes_page, write_status_page)
+                        jupyter_book_command, load_editions, pdf_name, toc_notebooks, write_notes_page, write_status_page)
 
 #: Fonts. Latin, Greek and symbols: Sphinx's XeLaTeX defaults (GNU FreeFont) and Latin Modern Math.
 #: Hangul (in both editions: the English glossary lists the Korean terms): the Nanum fonts, switched to
@@ -137,15 +135,7 @@ ALLOWED_WARNINGS = ("no Babel option known for language",)
 def build_latex(lang: str, editions: dict) -> Path:
     """Run Jupyter Book's LaTeX builder for one edition; return the folder holding ``book.tex``."""
     work = BUILD / "editions-latex" / lang
-    work.mkdir(parents=True, exist_ok=True)
-    config_file, toc_file = work / "_config.yml", work / "_toc.yml"
-    config_file.write_text(yaml.safe_dump(latex_config(lang, editions), allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
-    toc_file.write_text(yaml.safe_dump(edition_toc(lang, editions), allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--builder", "latex",
-           "--config", str(config_file), "--toc", str(toc_file), "--path-output", str(work),
-           "-n", "--keep-going"]
+    cmd = jupyter_book_command("latex", work, latex_config(lang, editions), edition_toc(lang, editions))
     print(f"[{lang}] {' '.join(cmd)}", flush=True)
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, errors="replace")
     output = result.stdout + result.stderr
